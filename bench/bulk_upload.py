@@ -1,0 +1,189 @@
+"""Bulk upload benchmark (issue 3 "How fast"), all figures from one run.
+
+Generates an .xlsx of N customers (a third companies with 1-3 connections each, many
+pointing further down the file), then times, against the configured database
+(DATABASE_URL; a fresh organisation each run):
+
+- reading the file with openpyxl read_only=True (the bar to beat), and with calamine;
+- the import from upload to `completed` (guards, stored file, reader child, validation,
+  bulk writes with history), then the same file again (every row unchanged).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kyc_bench_bulk \
+        .venv/bin/python bench/bulk_upload.py --rows 100000
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kycregistry.settings.base")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from openpyxl import Workbook, load_workbook  # noqa: E402
+
+ROLES_FOR_PERSON = ["DIRECTOR", "SHAREHOLDER", "UBO", "AUTHORIZED_PERSON"]
+GIVEN = ["Anna", "Bernhard", "Chiara", "Dmitri", "Elif", "François", "Grete", "Hiroshi"]
+SURNAMES = ["Andersen", "Bianchi", "Castillo", "Dubois", "Eriksson", "Fischer", "García"]
+COMPANY_WORDS = ["Holdings", "Capital", "Trading", "Logistics", "Ventures", "Partners"]
+SEGMENTS = ["retail", "private banking", "small business", "corporate"]
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> int:
+    """Returns the number of connections in the file."""
+    rng = random.Random(seed)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Customers")
+    # PERFORMANCE.md's file: 4 columns + connects (here the 4th is a custom field).
+    sheet.append(["name", "referenceId", "accountTypeId", "segment", "connects"])
+    connections = 0
+    for i in range(rows):
+        company = i % 3 == 0
+        connects = None
+        if company:
+            targets = set()
+            while len(targets) < rng.randint(1, 3):
+                j = rng.randrange(rows)
+                if j != i:
+                    targets.add(j)
+            items = []
+            for j in sorted(targets):
+                if j % 3 == 0:
+                    items.append(
+                        {
+                            "referenceId": f"CUS-{j:07d}",
+                            "role": "SHAREHOLDER",
+                            "ownershipPercentage": "20",
+                        }
+                    )
+                else:
+                    role = rng.choice(ROLES_FOR_PERSON)
+                    item = {"referenceId": f"CUS-{j:07d}", "role": role}
+                    if role in ("SHAREHOLDER", "UBO"):
+                        item["ownershipPercentage"] = "25.5"
+                    items.append(item)
+            connections += len(items)
+            connects = json.dumps(items)
+        if company:
+            name = f"{rng.choice(SURNAMES)} {rng.choice(COMPANY_WORDS)} {i} Limited"
+        else:
+            name = f"{rng.choice(GIVEN)} {rng.choice(SURNAMES)}-{i}"
+        segment = rng.choice(SEGMENTS)
+        sheet.append([name, f"CUS-{i:07d}", 2 if company else 1, segment, connects])
+    workbook.save(path)
+    return connections
+
+
+def timed(label: str, fn):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    print(f"{label:<44} {elapsed:8.2f} s", flush=True)
+    return result, elapsed
+
+
+def read_openpyxl(path: Path) -> int:
+    workbook = load_workbook(path, read_only=True)
+    count = sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
+    return count
+
+
+def read_calamine(path: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    return sum(1 for _ in sheet.iter_rows())
+
+
+def peak_mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+
+    # The bench is the worker: run the task in this process, as db_worker would.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    call_command("migrate", verbosity=0)
+    from customers.models import CustomerFieldDefinition
+    from imports.models import BulkUpload
+    from imports.reader import read_rows
+    from imports.services import bulk_upload_create
+    from organisations.services import organisation_create
+
+    db = settings.DATABASES["default"]
+    print(f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('NAME')}")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings.MEDIA_ROOT = tmp
+        path = Path(tmp) / "bench.xlsx"
+        connections, _ = timed(
+            f"generate {args.rows} rows (openpyxl write-only)", lambda: generate(path, args.rows)
+        )
+        content = path.read_bytes()
+        print(
+            f"file: {len(content) / 1024 / 1024:.1f} MiB, {args.rows} rows, "
+            f"{connections} connections"
+        )
+
+        _, t_openpyxl = timed("parse: openpyxl read_only=True", lambda: read_openpyxl(path))
+        _, t_calamine = timed("parse: calamine iter_rows (in process)", lambda: read_calamine(path))
+        _, t_child = timed("parse: calamine child process + marshal", lambda: read_rows(path))
+
+        stamp = time.strftime("%Y%m%d%H%M%S")
+        organisation = organisation_create(name=f"Bench {stamp}", slug=f"bench-{stamp}")
+        CustomerFieldDefinition.objects.create(
+            organisation=organisation, key="segment", name="Segment", field_type="text"
+        )
+
+        def run() -> BulkUpload:
+            upload = bulk_upload_create(
+                organisation=organisation,
+                file=SimpleUploadedFile("bench.xlsx", content),
+            )
+            upload.refresh_from_db()
+            assert upload.status == "completed", (upload.status, upload.message)
+            return upload
+
+        fresh, t_fresh = timed("import, fresh (upload → completed)", run)
+        again, t_again = timed("import, same file again", run)
+
+    print(
+        f"fresh:   created {fresh.created_count}, skipped {fresh.skipped_count}, "
+        f"{args.rows / t_fresh:,.0f} rows/s"
+    )
+    print(
+        f"again:   unchanged {again.unchanged_count}, updated {again.updated_count}, "
+        f"{args.rows / t_again:,.0f} rows/s"
+    )
+    print(
+        f"ratios:  fresh / openpyxl read = {t_fresh / t_openpyxl:.2f} (must be < 1); "
+        f"again / openpyxl read = {t_again / t_openpyxl:.2f} (must be < 0.5)"
+    )
+    print(
+        f"         calamine is {t_openpyxl / t_calamine:.0f}x faster than openpyxl; "
+        f"child process overhead {t_child - t_calamine:.2f} s"
+    )
+    print(
+        f"peak memory: this process (worker) {peak_mib(resource.RUSAGE_SELF):.0f} MiB, "
+        f"reader children {peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()

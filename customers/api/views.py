@@ -1,0 +1,306 @@
+"""Customers (seeds 001, 002, 004) and customer field definitions (seed 001).
+
+Views translate HTTP ⇄ services: bodies go to customers.services as raw JSON, answers
+come back through the output serializers inside the §3 envelope.
+"""
+
+from typing import Any
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.api.serializers import (
+    CustomerDetailSerializer,
+    CustomerInputSerializer,
+    CustomerOutputSerializer,
+    CustomerWriteResultSerializer,
+    FieldDefinitionInputSerializer,
+    FieldDefinitionOutputSerializer,
+)
+from customers.models import Customer, CustomerFieldDefinition
+from customers.selectors import (
+    connection_counts,
+    customer_get,
+    customer_list,
+    field_definition_get,
+    field_definitions_for,
+)
+from customers.services import (
+    CustomerExists,
+    customer_deactivate,
+    customer_update,
+    customer_upsert,
+    field_definition_create,
+    field_definition_delete,
+    field_definition_update,
+)
+from kycregistry.api.exceptions import Conflict
+from kycregistry.api.pagination import PagePagination
+from kycregistry.api.responses import envelope
+from kycregistry.api.scoping import ScopedAPIMixin
+
+
+def _envelope_schema(name: str, data: Any) -> Any:
+    return inline_serializer(
+        name=name,
+        fields={
+            "status": serializers.IntegerField(),
+            "message": serializers.CharField(),
+            "data": data,
+            "code": serializers.CharField(default="info"),
+        },
+    )
+
+
+ERROR = inline_serializer(
+    name="CustomerError",
+    fields={
+        "message": serializers.CharField(),
+        "error": serializers.CharField(),
+        "statusCode": serializers.IntegerField(),
+        "errors": serializers.DictField(required=False),
+    },
+)
+AUTH_ERRORS = {
+    401: OpenApiResponse(ERROR, "No, unknown or revoked API key."),
+    403: OpenApiResponse(ERROR, 'The key lacks the scope: "This API key lacks the kyc:… scope."'),
+}
+NOT_FOUND = {404: OpenApiResponse(ERROR, '"Customer not found" (also another organisation\'s).')}
+FIELD_NOT_FOUND = {404: OpenApiResponse(ERROR, '"Customer field not found".')}
+INVALID = {400: OpenApiResponse(ERROR, "Invalid body: `errors` names each field.")}
+CUSTOMER = _envelope_schema("CustomerEnvelope", CustomerOutputSerializer())
+CUSTOMER_DETAIL = _envelope_schema("CustomerDetailEnvelope", CustomerDetailSerializer())
+CUSTOMER_WRITE = _envelope_schema("CustomerWriteEnvelope", CustomerWriteResultSerializer())
+FIELD = _envelope_schema("CustomerFieldEnvelope", FieldDefinitionOutputSerializer())
+
+
+class CustomerPagination(PagePagination):
+    response_message = "Customers fetched successfully"
+
+
+class FieldPagination(PagePagination):
+    response_message = "Customer fields fetched successfully"
+
+
+class CustomerViewMixin(ScopedAPIMixin):
+    base_queryset = Customer.objects.all()
+
+    def definitions(self) -> list[CustomerFieldDefinition]:
+        return list(field_definitions_for(organisation=self.organisation))
+
+    def customer_data(self, customer: Customer, **extra: Any) -> dict[str, Any]:
+        data = CustomerOutputSerializer(customer, context={"definitions": self.definitions()}).data
+        return {**data, **extra}
+
+
+class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
+    @extend_schema(
+        operation_id="customers_list",
+        summary="List customers",
+        parameters=[
+            OpenApiParameter("accountTypeId", int, description="1 Person, 2 Company."),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["active", "inactive", "all"],
+                description="Default: active customers only.",
+            ),
+            OpenApiParameter("riskScoreName", str, enum=["Low risk", "Medium risk", "High risk"]),
+            OpenApiParameter("onboardingStatus", str, enum=["PENDING", "APPROVED", "REJECTED"]),
+            OpenApiParameter("monitored", bool),
+            OpenApiParameter("country", str, description="ISO 3166-1 alpha-2 (identity)."),
+            OpenApiParameter("createdAfter", str, description="ISO date/datetime, inclusive."),
+            OpenApiParameter(
+                "createdBefore", str, description="ISO date (whole day) or datetime, inclusive."
+            ),
+            OpenApiParameter(
+                "search",
+                str,
+                description="Name, referenceId, clientNumber, identification number, email; "
+                "accent- and case-insensitive.",
+            ),
+            OpenApiParameter(
+                "ordering",
+                str,
+                description="createdAt, updatedAt, name, referenceId, clientNumber, riskScore; "
+                "prefix - for descending. Default -createdAt.",
+            ),
+            OpenApiParameter("page", int),
+            OpenApiParameter("pageSize", int, description="Default 20, at most 100."),
+        ],
+        responses={
+            200: CustomerPagination().get_paginated_response_schema(
+                {"type": "array", "items": {"$ref": "#/components/schemas/CustomerOutput"}}
+            ),
+            **INVALID,
+            **AUTH_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        customers = customer_list(organisation=self.organisation, filters=request.query_params)
+        paginator = CustomerPagination()
+        page = paginator.paginate_queryset(customers, request, view=self)
+        data = CustomerOutputSerializer(
+            page, many=True, context={"definitions": self.definitions()}
+        ).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Create or update a customer by referenceId",
+        description="Seed 001. Creates (201) or updates (200) the customer of `referenceId`. "
+        "Keys other than the reserved ones are custom fields; keys matching no definition "
+        "are listed in `ignoredFields` (or refused, per the organisation's setting). "
+        "`If-None-Match: *` only creates: an existing referenceId answers 409.",
+        request=CustomerInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "If-None-Match", str, OpenApiParameter.HEADER, description="`*`: create only."
+            )
+        ],
+        responses={
+            201: CUSTOMER_WRITE,
+            200: CUSTOMER_WRITE,
+            **INVALID,
+            **AUTH_ERRORS,
+            409: OpenApiResponse(ERROR, '"Customer with referenceId 550 already exists".'),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        only_create = request.headers.get("If-None-Match", "").strip() == "*"
+        try:
+            result = customer_upsert(
+                organisation=self.organisation, data=request.data, only_create=only_create
+            )
+        except CustomerExists as exc:
+            raise Conflict(str(exc)) from exc
+        data = self.customer_data(result.customer, ignoredFields=result.ignored_fields)
+        if result.created:
+            return envelope(data, "Customers created successfully", status=201)
+        return envelope(data, "Customer updated successfully")
+
+
+class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
+    def get_customer(self, reference_id: str) -> Customer:
+        return customer_get(organisation=self.organisation, reference_id=reference_id)
+
+    @extend_schema(
+        summary="Get a customer, with connection counts",
+        responses={200: CUSTOMER_DETAIL, **AUTH_ERRORS, **NOT_FOUND},
+    )
+    def get(self, request: Request, reference_id: str) -> Response:
+        customer = self.get_customer(reference_id)
+        data = CustomerDetailSerializer(
+            customer,
+            context={
+                "definitions": self.definitions(),
+                "connection_counts": connection_counts(customer=customer),
+            },
+        ).data
+        return envelope(data, "Customer fetched successfully")
+
+    @extend_schema(
+        summary="Update a customer (patch style)",
+        description="Seed 004's patch style: only the keys sent change; identity, the "
+        "address and custom fields merge into what is stored; `null` clears an optional "
+        "value. referenceId and accountTypeId cannot change. `connects` replaces the "
+        "connections.",
+        request=CustomerInputSerializer(partial=True),
+        responses={200: CUSTOMER_WRITE, **INVALID, **AUTH_ERRORS, **NOT_FOUND},
+    )
+    def patch(self, request: Request, reference_id: str) -> Response:
+        result = customer_update(customer=self.get_customer(reference_id), data=request.data)
+        data = self.customer_data(result.customer, ignoredFields=result.ignored_fields)
+        return envelope(data, "Customer updated successfully")
+
+    @extend_schema(
+        summary="Deactivate a customer",
+        description="Status becomes inactive; nothing is erased. The customer leaves the "
+        "default list but stays readable.",
+        responses={200: CUSTOMER, **AUTH_ERRORS, **NOT_FOUND},
+    )
+    def delete(self, request: Request, reference_id: str) -> Response:
+        customer = customer_deactivate(customer=self.get_customer(reference_id))
+        return envelope(self.customer_data(customer), "Customer deactivated successfully")
+
+
+class FieldListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
+    base_queryset = CustomerFieldDefinition.objects.all()
+
+    @extend_schema(
+        operation_id="customer_fields_list",
+        summary="List customer field definitions",
+        responses={
+            200: FieldPagination().get_paginated_response_schema(
+                {"type": "array", "items": {"$ref": "#/components/schemas/FieldDefinitionOutput"}}
+            ),
+            **AUTH_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        paginator = FieldPagination()
+        page = paginator.paginate_queryset(
+            field_definitions_for(organisation=self.organisation), request, view=self
+        )
+        data = FieldDefinitionOutputSerializer(page, many=True).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Define a customer field",
+        request=FieldDefinitionInputSerializer,
+        responses={
+            201: FIELD,
+            400: OpenApiResponse(
+                ERROR, 'Invalid body, or "A field with key phone already exists".'
+            ),
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        definition = field_definition_create(organisation=self.organisation, data=request.data)
+        data = FieldDefinitionOutputSerializer(definition).data
+        return envelope(data, "Customer field created successfully", status=201)
+
+
+class FieldDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
+    base_queryset = CustomerFieldDefinition.objects.all()
+
+    def get_definition(self, key: str) -> CustomerFieldDefinition:
+        return field_definition_get(organisation=self.organisation, key=key)
+
+    @extend_schema(
+        summary="Get a customer field definition",
+        responses={200: FIELD, **AUTH_ERRORS, **FIELD_NOT_FOUND},
+    )
+    def get(self, request: Request, key: str) -> Response:
+        data = FieldDefinitionOutputSerializer(self.get_definition(key)).data
+        return envelope(data, "Customer field fetched successfully")
+
+    @extend_schema(
+        summary="Update a customer field definition",
+        description="name, required and (type choice) choices; key and type are immutable.",
+        request=FieldDefinitionInputSerializer(partial=True),
+        responses={200: FIELD, **INVALID, **AUTH_ERRORS, **FIELD_NOT_FOUND},
+    )
+    def patch(self, request: Request, key: str) -> Response:
+        definition = field_definition_update(definition=self.get_definition(key), data=request.data)
+        data = FieldDefinitionOutputSerializer(definition).data
+        return envelope(data, "Customer field updated successfully")
+
+    @extend_schema(
+        summary="Delete a customer field definition",
+        description="Values already stored on customers are kept (and hidden).",
+        responses={200: FIELD, **AUTH_ERRORS, **FIELD_NOT_FOUND},
+    )
+    def delete(self, request: Request, key: str) -> Response:
+        definition = self.get_definition(key)
+        data = FieldDefinitionOutputSerializer(definition).data
+        field_definition_delete(definition=definition)
+        return envelope(data, "Customer field deleted successfully")

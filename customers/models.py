@@ -1,0 +1,210 @@
+import secrets
+from typing import Any
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from customers.querysets import CustomerQuerySet, OrganisationQuerySet
+from customers.text import fold
+from organisations.audit import AuditedHistory
+
+
+class AccountType(models.IntegerChoices):
+    PERSON = 1, "Person"
+    COMPANY = 2, "Company"
+
+
+class CustomerStatus(models.TextChoices):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class OnboardingStatus(models.TextChoices):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "Low risk"
+    MEDIUM = "Medium risk"
+    HIGH = "High risk"
+
+
+# riskScore bands: 0–24 low, 25–49 medium, 50–100 high (seed 001 shows 50 → High risk).
+RISK_BANDS: dict[str, tuple[int, int]] = {
+    RiskLevel.LOW: (0, 24),
+    RiskLevel.MEDIUM: (25, 49),
+    RiskLevel.HIGH: (50, 100),
+}
+
+
+def risk_level_for(score: int | None) -> str | None:
+    if score is None:
+        return None
+    for level, (low, high) in RISK_BANDS.items():
+        if low <= score <= high:
+            return level
+    return None
+
+
+def new_client_number() -> str:
+    """An 8-digit number without a leading zero (seed 004's clientNumber)."""
+    return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
+class Customer(models.Model):
+    """A person or company of one organisation, identified by the client's referenceId.
+
+    Identity and profile (seed 004) are flattened into columns so they can be
+    filtered; identifications and the address keep their nested JSON shape.
+    """
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="customers",
+        # (organisation, reference_id) leads every lookup; a lone index here misleads
+        # the planner during bulk imports (PERFORMANCE.md).
+        db_index=False,
+    )
+    reference_id = models.CharField(max_length=128)
+    name = models.CharField(max_length=255)
+    account_type = models.PositiveSmallIntegerField(choices=AccountType)
+    status = models.CharField(max_length=8, choices=CustomerStatus, default=CustomerStatus.ACTIVE)
+    client_number = models.CharField(max_length=8, default=new_client_number, editable=False)
+    external_id = models.CharField(max_length=128, blank=True)
+    risk_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    last_ip_address = models.GenericIPAddressField(null=True, blank=True)
+    last_user_agent = models.CharField(max_length=1000, blank=True)
+    usual_user_agent = models.CharField(max_length=1000, blank=True)
+    last_screening_date = models.DateTimeField(null=True, blank=True)
+    onboarding_status = models.CharField(
+        max_length=8, choices=OnboardingStatus, default=OnboardingStatus.PENDING
+    )
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="Set when a change breaks a KYB constraint of an approved company.",
+    )
+    review_reason = models.CharField(max_length=1000, blank=True)
+    monitored = models.BooleanField(default=False)
+
+    # identity (seed 004): person fields, company fields, and the shared ones
+    given_name = models.CharField(max_length=255, blank=True)
+    family_name = models.CharField(max_length=255, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    legal_name = models.CharField(max_length=255, blank=True)
+    incorporation_date = models.DateField(null=True, blank=True)
+    corporation_type = models.CharField(max_length=64, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    identifications = models.JSONField(default=list, blank=True)
+
+    # profile (seed 004): residentialAddress for persons, registrationAddress for companies
+    address = models.JSONField(default=dict, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="Typed values keyed by field definition key."
+    )
+    # Folded name, referenceId, clientNumber, identification numbers and email: one
+    # column makes accent-insensitive search identical on SQLite and PostgreSQL.
+    search_text = models.TextField(blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["search_text"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "reference_id"], name="customer_unique_reference"
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "client_number"], name="customer_unique_client_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(account_type__in=AccountType.values),
+                name="customer_valid_account_type",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(risk_score__isnull=True) | models.Q(risk_score__lte=100),
+                name="customer_risk_score_range",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["organisation", "status", "-created_at"], name="customer_list_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.reference_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = self.build_search_text()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_person(self) -> bool:
+        return self.account_type == AccountType.PERSON
+
+    @property
+    def risk_score_name(self) -> str | None:
+        return risk_level_for(self.risk_score)
+
+    def build_search_text(self) -> str:
+        numbers = [
+            str(item.get("identificationNumber", ""))
+            for item in self.identifications or []
+            if isinstance(item, dict)
+        ]
+        parts = [self.name, self.reference_id, self.client_number, self.email, *numbers]
+        return fold(" ".join(part for part in parts if part))
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+
+
+class CustomerFieldDefinition(models.Model):
+    """A customer field an organisation defines; values live in Customer.custom_fields."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.CASCADE,
+        related_name="field_definitions",
+        db_index=False,
+    )
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    field_type = models.CharField(max_length=8, choices=FieldType, default=FieldType.TEXT)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganisationQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistory])
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="field_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"

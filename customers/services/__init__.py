@@ -1,0 +1,29 @@
+"""Every write of customers and customer field definitions (STYLE.md: services)."""
+
+from customers.services.customers import (
+    CustomerExists,
+    UpsertResult,
+    customer_deactivate,
+    customer_save,
+    customer_set_onboarding_status,
+    customer_update,
+    customer_upsert,
+)
+from customers.services.fields import (
+    field_definition_create,
+    field_definition_delete,
+    field_definition_update,
+)
+
+__all__ = [
+    "CustomerExists",
+    "UpsertResult",
+    "customer_deactivate",
+    "customer_save",
+    "customer_set_onboarding_status",
+    "customer_update",
+    "customer_upsert",
+    "field_definition_create",
+    "field_definition_delete",
+    "field_definition_update",
+]

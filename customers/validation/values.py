@@ -1,0 +1,375 @@
+"""Validation of single values: text, countries, dates, regions, phones, emails,
+identifications and typed custom field values. Each cleaner records a message under a
+dotted path and returns None, so one request reports every fault at once."""
+
+import math
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+import pycountry
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils import timezone
+
+from customers.models import AccountType, FieldType
+
+if TYPE_CHECKING:
+    from customers.models import CustomerFieldDefinition
+
+RESERVED_KEYS = frozenset(
+    {"name", "referenceId", "accountTypeId", "connects", "identity", "profile", "externalId"}
+)
+FIELD_KEY_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$")
+
+NAME_MAX = 255
+REFERENCE_MAX = 128
+EXTERNAL_ID_MAX = 128
+CUSTOM_TEXT_MAX = 1000
+ADDRESS_PART_MAX = 255
+IDENTIFICATIONS_MAX = 50
+CUSTOM_KEY_MAX = 64
+# Integers beyond this lose precision in JavaScript clients reading the JSON.
+NUMBER_MAX = 2**53 - 1
+
+IDENTITY_TYPES = {AccountType.PERSON: "individual", AccountType.COMPANY: "corporate"}
+ADDRESS_KEYS = {
+    AccountType.PERSON: "residentialAddress",
+    AccountType.COMPANY: "registrationAddress",
+}
+ADDRESS_PARTS = ("country", "region", "city", "street", "houseNumber", "postalCode", "refinement")
+ISO_REGION_COUNTRIES = frozenset({"US", "CA", "MX"})
+REGION_EXAMPLES = {"US": "US-CA or CA", "CA": "CA-ON or ON", "MX": "MX-JAL or JAL"}
+
+# identity key → (model field, max length or None for dates)
+PERSON_IDENTITY = {
+    "givenName": ("given_name", 255),
+    "familyName": ("family_name", 255),
+    "birthDate": ("birth_date", None),
+}
+COMPANY_IDENTITY = {
+    "legalName": ("legal_name", 255),
+    "incorporationDate": ("incorporation_date", None),
+    "corporationType": ("corporation_type", 64),
+}
+SHARED_IDENTITY_KEYS = ("type", "country", "identifications", "identificationNumbers")
+IDENTIFICATION_KEYS = (
+    "type",
+    "identificationNumber",
+    "issuingCountry",
+    "issueDate",
+    "expirationDate",
+)
+PROFILE_KEYS = ("identityType", "residentialAddress", "registrationAddress", "phone", "email")
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_email_validator = EmailValidator()
+
+
+class FieldErrors:
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.by_field.setdefault(path, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def clean_text(
+    errors: FieldErrors,
+    path: str,
+    value: Any,
+    *,
+    max_length: int,
+    required: bool = False,
+    allow_int: bool = False,
+) -> str | None:
+    """A stripped string, "" for null/blank when optional, None after recording an error."""
+    if allow_int and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None:
+        if required:
+            errors.add(path, "This field is required.")
+            return None
+        return ""
+    if not isinstance(value, str):
+        kind = "a string or an integer" if allow_int else "a string"
+        errors.add(path, f"Must be {kind}, not {describe(value)}.")
+        return None
+    if len(value) > max_length:
+        errors.add(path, f"At most {max_length} characters allowed (got {len(value)}).")
+        return None
+    value = value.strip()
+    if required and not value:
+        errors.add(path, "Must not be blank.")
+        return None
+    return value
+
+
+def require_object(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise ValidationError(f"Request body must be a JSON object, not {describe(data)}.")
+
+
+def clean_reference_id(value: Any, *, path: str = "referenceId") -> str:
+    """The normalised referenceId, or ValidationError({path: [...]})."""
+    errors = FieldErrors()
+    reference = clean_reference(errors, path, value)
+    errors.raise_if_any()
+    assert reference is not None
+    return reference
+
+
+def clean_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
+    reference = clean_text(
+        errors, path, value, max_length=REFERENCE_MAX, required=True, allow_int=True
+    )
+    if reference is None:
+        return None
+    # It is the last segment of /customers/{referenceId}: a slash could never be addressed.
+    if "/" in reference or any(ord(c) < 32 or ord(c) == 127 for c in reference):
+        errors.add(path, "Must not contain '/' or control characters.")
+        return None
+    return reference
+
+
+def clean_country(errors: FieldErrors, path: str, value: Any) -> str | None:
+    code = clean_text(errors, path, value, max_length=8)
+    if not code:
+        return code
+    code = code.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        errors.add(
+            path, f"'{code}' is not an ISO 3166-1 alpha-2 country code (for example GB, DE, US)."
+        )
+        return None
+    return code
+
+
+def clean_date(errors: FieldErrors, path: str, value: Any, *, past: bool = False) -> date | None:
+    """A date from "YYYY-MM-DD" (None for null); records an error and returns None."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        parsed = value
+    elif not isinstance(value, str) or not DATE_RE.match(value):
+        errors.add(path, "Must be a date in YYYY-MM-DD format.")
+        return None
+    else:
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            errors.add(path, f"'{value}' is not a valid calendar date.")
+            return None
+    if past and parsed > timezone.localdate():
+        errors.add(path, "Must not be in the future.")
+        return None
+    return parsed
+
+
+def clean_region(errors: FieldErrors, path: str, country: str, region: str) -> str | None:
+    """For US, CA and MX the region is an ISO 3166-2 code ("US-CA" or "CA" → "US-CA")."""
+    if country not in ISO_REGION_COUNTRIES or not region:
+        return region
+    code = region.upper()
+    if "-" not in code:
+        code = f"{country}-{code}"
+    if not code.startswith(f"{country}-") or pycountry.subdivisions.get(code=code) is None:
+        errors.add(
+            path,
+            f"For {country} addresses, region must be an ISO 3166-2 subdivision code such as "
+            f"{REGION_EXAMPLES[country]} (got '{region}').",
+        )
+        return None
+    return code
+
+
+def clean_phone(errors: FieldErrors, path: str, value: Any) -> str | None:
+    text = clean_text(errors, path, value, max_length=64)
+    if not text:
+        return text
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        errors.add(
+            path,
+            "Must be an international phone number: '+', the country code and the number, "
+            "for example +441234567890.",
+        )
+        return None
+    if not phonenumbers.is_possible_number(number):
+        errors.add(path, f"'{text}' is not a possible phone number for its country code.")
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_email(errors: FieldErrors, path: str, value: Any) -> str | None:
+    text = clean_text(errors, path, value, max_length=254)
+    if not text:
+        return text
+    try:
+        _email_validator(text)
+    except ValidationError:
+        errors.add(path, f"'{text}' is not a valid email address.")
+        return None
+    return text
+
+
+def check_unknown_keys(
+    errors: FieldErrors, path: str, value: dict[str, Any], allowed: tuple[str, ...]
+) -> None:
+    unknown = [key for key in value if key not in allowed]
+    if unknown:
+        shown = ", ".join(key[:CUSTOM_KEY_MAX] for key in unknown[:10])
+        errors.add(path, f"Unknown key(s): {shown}. Allowed keys: {', '.join(allowed)}.")
+
+
+def clean_identifications(
+    errors: FieldErrors, path: str, value: Any
+) -> list[dict[str, str]] | None:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.add(path, f"Must be an array of objects, not {describe(value)}.")
+        return None
+    if len(value) > IDENTIFICATIONS_MAX:
+        errors.add(
+            path, f"At most {IDENTIFICATIONS_MAX} identifications allowed (got {len(value)})."
+        )
+        return None
+    cleaned: list[dict[str, str]] = []
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            errors.add(item_path, f"Must be an object, not {describe(item)}.")
+            continue
+        check_unknown_keys(errors, item_path, item, IDENTIFICATION_KEYS)
+        result: dict[str, str] = {}
+        kind = clean_text(
+            errors, f"{item_path}.type", item.get("type"), max_length=64, required=True
+        )
+        number = clean_text(
+            errors,
+            f"{item_path}.identificationNumber",
+            item.get("identificationNumber"),
+            max_length=128,
+            required=True,
+            allow_int=True,
+        )
+        if kind:
+            result["type"] = kind
+        if number:
+            result["identificationNumber"] = number
+        if item.get("issuingCountry") is not None:
+            issuing = clean_country(errors, f"{item_path}.issuingCountry", item["issuingCountry"])
+            if issuing:
+                result["issuingCountry"] = issuing
+        issued = clean_date(errors, f"{item_path}.issueDate", item.get("issueDate"), past=True)
+        expires = clean_date(errors, f"{item_path}.expirationDate", item.get("expirationDate"))
+        if issued:
+            result["issueDate"] = issued.isoformat()
+        if expires:
+            result["expirationDate"] = expires.isoformat()
+        if issued and expires and expires < issued:
+            errors.add(f"{item_path}.expirationDate", "Must not be before issueDate.")
+        cleaned.append(result)
+    return cleaned
+
+
+def deprecated_identification_numbers(errors: FieldErrors, path: str, value: Any) -> list[Any]:
+    """Seed 004's deprecated `identificationNumbers` map → identifications items."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        errors.add(path, f"Must be an object of type → number, not {describe(value)}.")
+        return []
+    return [{"type": key, "identificationNumber": number} for key, number in value.items()]
+
+
+def clean_custom_value(
+    errors: FieldErrors, path: str, definition: "CustomerFieldDefinition", value: Any
+) -> Any:
+    """The typed value to store (JSON-ready), or None after recording an error."""
+    kind = definition.field_type
+    if kind == FieldType.TEXT:
+        return clean_text(errors, path, value, max_length=CUSTOM_TEXT_MAX, allow_int=True)
+    if kind == FieldType.NUMBER:
+        return _clean_number(errors, path, value)
+    if kind == FieldType.DATE:
+        parsed = clean_date(errors, path, value)
+        return parsed.isoformat() if parsed else None
+    if kind == FieldType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        errors.add(path, "Must be true or false.")
+        return None
+    if kind == FieldType.CHOICE:
+        choices = [str(choice) for choice in definition.choices or []]
+        if isinstance(value, str) and value in choices:
+            return value
+        errors.add(path, f"Must be one of: {', '.join(choices)}.")
+        return None
+    errors.add(path, f"Field type {kind} is not supported.")
+    return None
+
+
+def _clean_number(errors: FieldErrors, path: str, value: Any) -> int | float | None:
+    message = 'Must be a number (a JSON number or a decimal string such as "12.5").'
+    if isinstance(value, bool):
+        errors.add(path, message)
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 64 or not DECIMAL_RE.match(text):
+            errors.add(path, message)
+            return None
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            errors.add(path, message)
+            return None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            errors.add(path, "Must be a finite number.")
+            return None
+        value = (
+            int(value)
+            if value == value.to_integral_value() and abs(value) <= NUMBER_MAX
+            else float(value)
+        )
+    if isinstance(value, int):
+        if abs(value) > NUMBER_MAX:
+            errors.add(path, f"Must be between -{NUMBER_MAX} and {NUMBER_MAX}.")
+            return None
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            errors.add(path, "Must be a finite number.")
+            return None
+        return int(value) if value.is_integer() and abs(value) <= NUMBER_MAX else value
+    errors.add(path, message)
+    return None

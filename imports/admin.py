@@ -1,0 +1,63 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from imports.models import BulkUpload
+from kycregistry.admin import TenantModelAdmin
+
+
+@admin.register(BulkUpload)
+class BulkUploadAdmin(TenantModelAdmin):
+    """Uploads are made on the customers' Bulk upload page; here they are listed."""
+
+    list_display = [
+        "file_name",
+        "status",
+        "total_rows",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "skipped_count",
+        "uploaded_by",
+        "api_key",
+        "created_at",
+        "progress_link",
+    ]
+    list_filter = ["status", "created_at"]
+    search_fields = ["file_name"]
+    list_select_related = ["uploaded_by", "api_key", "organisation"]
+    date_hierarchy = "created_at"
+    exclude = ["file", "report", "outcomes"]
+    readonly_fields = [
+        "file_name",
+        "file_size",
+        "status",
+        "total_rows",
+        "processed_rows",
+        "created_count",
+        "updated_count",
+        "unchanged_count",
+        "skipped_count",
+        "row_errors",
+        "message",
+        "uploaded_by",
+        "api_key",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "progress_link",
+    ]
+
+    @admin.display(description="Progress and report")
+    def progress_link(self, obj: BulkUpload) -> str:
+        url = reverse("admin:customers-bulk-upload-status", args=[obj.pk])
+        return format_html('<a href="{}">{}%</a>', url, obj.percent)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

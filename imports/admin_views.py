@@ -1,0 +1,157 @@
+"""Admin pages of the bulk upload: the upload form, the live progress (htmx polling a
+partial), the report and the template. CustomerAdmin mounts them under
+/admin/customers/customer/ through `bulk_upload_admin_urls`."""
+
+from typing import Any
+
+from django import forms
+from django.contrib.admin import AdminSite
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+
+from imports.guards import UploadRejected, max_bytes
+from imports.models import BulkUpload, UploadStatus
+from imports.services import bulk_upload_create, bulk_upload_report
+from imports.template import build_template
+from kycregistry.admin import is_superuser, user_organisation
+from organisations.models import Organisation
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ROW_ERRORS_SHOWN = 200
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Filled template (.xlsx)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+    )
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.all(), required=False, help_text="Superusers choose."
+    )
+
+
+def _organisation(request: HttpRequest, form: UploadForm | None = None) -> Organisation:
+    organisation = user_organisation(request.user)
+    if organisation is None and is_superuser(request) and form is not None:
+        organisation = form.cleaned_data.get("organisation")
+    if organisation is None:
+        raise PermissionDenied("Your account belongs to no organisation.")
+    return organisation
+
+
+def _uploads(request: HttpRequest) -> Any:
+    queryset = BulkUpload.objects.select_related("organisation", "uploaded_by")
+    if is_superuser(request):
+        return queryset
+    organisation = user_organisation(request.user)
+    return queryset.filter(organisation=organisation) if organisation else queryset.none()
+
+
+def _upload(request: HttpRequest, pk: int) -> BulkUpload:
+    _require(request, "imports.view_bulkupload")
+    upload = _uploads(request).filter(pk=pk).first()
+    if upload is None:
+        raise Http404("No such bulk upload.")
+    return upload
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):  # type: ignore[union-attr]
+        raise PermissionDenied
+
+
+def _context(admin_site: AdminSite, request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        **admin_site.each_context(request),
+        "opts": BulkUpload._meta,
+        "max_mb": max_bytes() // (1024 * 1024),
+        **extra,
+    }
+
+
+def _progress_context(upload: BulkUpload) -> dict[str, Any]:
+    return {
+        "upload": upload,
+        "row_errors": upload.row_errors[:ROW_ERRORS_SHOWN],
+        "more_errors": max(0, len(upload.row_errors) - ROW_ERRORS_SHOWN),
+        "completed": upload.status == UploadStatus.COMPLETED,
+        "failed": upload.status == UploadStatus.FAILED,
+    }
+
+
+def bulk_upload_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
+    """URL names: `customers-bulk-upload`, `customers-download-template`, and the job's
+    `customers-bulk-upload-status` / `-progress` / `-report` (arg: upload pk)."""
+
+    def upload_view(request: HttpRequest) -> HttpResponse:
+        _require(request, "customers.add_customer")
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if not is_superuser(request):
+            del form.fields["organisation"]
+        if request.method == "POST" and form.is_valid():
+            try:
+                upload = bulk_upload_create(
+                    organisation=_organisation(request, form),
+                    file=form.cleaned_data["file"],
+                    user=request.user,  # type: ignore[arg-type]
+                )
+            except UploadRejected as exc:
+                form.add_error("file", exc.message)
+            else:
+                return HttpResponseRedirect(
+                    reverse("admin:customers-bulk-upload-status", args=[upload.pk])
+                )
+        context = _context(
+            admin_site,
+            request,
+            title="Bulk upload",
+            form=form,
+            uploads=_uploads(request)[:20],
+        )
+        return render(request, "admin/imports/bulk_upload.html", context)
+
+    def status_view(request: HttpRequest, pk: int) -> HttpResponse:
+        upload = _upload(request, pk)
+        context = _context(
+            admin_site,
+            request,
+            title=f"Bulk upload: {upload.file_name}",
+            **_progress_context(upload),
+        )
+        return render(request, "admin/imports/bulk_upload_status.html", context)
+
+    def progress_view(request: HttpRequest, pk: int) -> HttpResponse:
+        upload = _upload(request, pk)
+        return render(request, "admin/imports/_progress.html", _progress_context(upload))
+
+    def report_view(request: HttpRequest, pk: int) -> HttpResponse:
+        upload = _upload(request, pk)
+        if upload.status != UploadStatus.COMPLETED:
+            raise Http404("The report is ready when the upload has completed.")
+        response = HttpResponse(bulk_upload_report(upload=upload), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="bulk-upload-{pk}-report.xlsx"'
+        return response
+
+    def template_view(request: HttpRequest) -> HttpResponse:
+        _require(request, "customers.view_customer")
+        content = build_template(organisation=_organisation(request), rows=10_000)
+        response = HttpResponse(content, content_type=XLSX)
+        response["Content-Disposition"] = 'attachment; filename="customers-template.xlsx"'
+        return response
+
+    view = admin_site.admin_view
+    return [
+        path("bulk-upload/", view(upload_view), name="customers-bulk-upload"),
+        path("bulk-upload/<int:pk>/", view(status_view), name="customers-bulk-upload-status"),
+        path(
+            "bulk-upload/<int:pk>/progress/",
+            view(progress_view),
+            name="customers-bulk-upload-progress",
+        ),
+        path(
+            "bulk-upload/<int:pk>/report/", view(report_view), name="customers-bulk-upload-report"
+        ),
+        path("download-template/", view(template_view), name="customers-download-template"),
+    ]

@@ -1,0 +1,48 @@
+from rest_framework import serializers
+
+from imports.models import BulkUpload
+from kycregistry.api.fields import IsoMillisDateTimeField
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    column = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BulkUploadSerializer(serializers.ModelSerializer):
+    fileName = serializers.CharField(source="file_name")
+    totalRows = serializers.IntegerField(source="total_rows")
+    processedRows = serializers.IntegerField(source="processed_rows")
+    createdCount = serializers.IntegerField(source="created_count")
+    updatedCount = serializers.IntegerField(source="updated_count")
+    unchangedCount = serializers.IntegerField(source="unchanged_count")
+    skippedCount = serializers.IntegerField(source="skipped_count")
+    rowErrors = RowErrorSerializer(source="row_errors", many=True)
+    createdAt = IsoMillisDateTimeField(source="created_at")
+    startedAt = IsoMillisDateTimeField(source="started_at")
+    finishedAt = IsoMillisDateTimeField(source="finished_at")
+
+    class Meta:
+        model = BulkUpload
+        fields = [
+            "id",
+            "status",
+            "fileName",
+            "totalRows",
+            "processedRows",
+            "createdCount",
+            "updatedCount",
+            "unchangedCount",
+            "skippedCount",
+            "rowErrors",
+            "message",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
+        ]
+        read_only_fields = fields
+
+
+class BulkUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The filled .xlsx template.")

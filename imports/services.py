@@ -1,0 +1,196 @@
+"""Writes of the bulk upload: accept a file (checks at once, then a background job),
+run the job, build its report."""
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
+
+from imports.guards import UploadRejected, inspect_upload, scan_sheet
+from imports.importer import Importer, ImportFailed, Plan
+from imports.models import BulkUpload, RowOutcome, UploadStatus
+from imports.reader import read_rows, start_reading
+from imports.report import build_report
+from imports.writer import PlanWriter
+from organisations.audit import Channel, audit_context
+from organisations.models import ApiKey, Organisation
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+UNEXPECTED = "The import failed unexpectedly and nothing was imported; the error was logged"
+
+
+def bulk_upload_create(
+    *,
+    organisation: Organisation,
+    file: UploadedFile,
+    user: "AbstractBaseUser | None" = None,
+    api_key: ApiKey | None = None,
+) -> BulkUpload:
+    """Check the file (UploadRejected: 400/413), store it and queue the import."""
+    from imports.tasks import import_bulk_upload
+
+    size = file.size or 0
+    file.seek(0)
+    inspect_upload(file, size)  # type: ignore[arg-type]
+    file.seek(0)
+    upload = BulkUpload(
+        organisation=organisation,
+        uploaded_by=user if user is not None and user.is_authenticated else None,  # type: ignore[misc]
+        api_key=api_key,
+        file_name=(Path(file.name or "").name or "upload.xlsx")[:255],
+        file_size=size,
+    )
+    upload.file.save("upload.xlsx", file, save=False)
+    upload.full_clean(exclude=["file", "report"])
+    upload.save()
+    import_bulk_upload.enqueue(upload_id=upload.pk)
+    upload.refresh_from_db()
+    return upload
+
+
+class _Progress:
+    """processed_rows, written through a second connection so the browser sees it while
+    the import's own transaction is open. SQLite has one writer at a time: there the
+    count moves only outside that transaction."""
+
+    def __init__(self, upload_id: int) -> None:
+        self.upload_id = upload_id
+        self.side: Any = None
+        self.last = 0.0
+        if connection.vendor == "postgresql":
+            try:
+                self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+            except Exception:  # progress is a nicety; the import goes on without it
+                logger.warning("No side connection for bulk upload progress", exc_info=True)
+
+    def __call__(self, done: int, *, force: bool = False) -> None:
+        if self.side is None or (not force and time.monotonic() - self.last < 0.5):
+            return
+        self.last = time.monotonic()
+        try:
+            with self.side.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE imports_bulkupload SET processed_rows = %s WHERE id = %s",
+                    [done, self.upload_id],
+                )
+        except Exception:
+            logger.warning("Bulk upload progress not written", exc_info=True)
+            self.close()
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
+def _fail(upload_id: int, message: str) -> None:
+    BulkUpload.objects.filter(pk=upload_id).update(
+        status=UploadStatus.FAILED, message=message, finished_at=timezone.now()
+    )
+
+
+def _completed_fields(plan: Plan) -> dict[str, Any]:
+    total = len(plan.rows) - plan.count(RowOutcome.BLANK)
+    message = ""
+    if plan.ignored_columns:
+        message = "Ignored column(s) that match no customer field: " + ", ".join(
+            plan.ignored_columns
+        )
+    return {
+        "status": UploadStatus.COMPLETED,
+        "total_rows": total,
+        "processed_rows": total,
+        "created_count": plan.count(RowOutcome.CREATED),
+        "updated_count": plan.count(RowOutcome.UPDATED),
+        "unchanged_count": plan.count(RowOutcome.UNCHANGED),
+        "skipped_count": plan.count(RowOutcome.SKIPPED),
+        "row_errors": plan.row_errors(),
+        "outcomes": plan.outcomes(),
+        "message": message,
+        "finished_at": timezone.now(),
+    }
+
+
+def _data_rows(sheet: list[list[Any]]) -> int:
+    return sum(1 for row in sheet[1:] if any(v is not None for v in row))
+
+
+def bulk_upload_run(*, upload_id: int) -> None:
+    """The background job. Any failure marks the job failed with a message; the data
+    is written in one transaction together with the final counts, so a failed job has
+    imported nothing."""
+    claimed = BulkUpload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
+        status=UploadStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return  # another worker has it, or it ran already
+    upload = BulkUpload.objects.select_related("organisation", "uploaded_by", "api_key").get(
+        pk=upload_id
+    )
+    progress = _Progress(upload_id)
+    try:
+        path = upload.file.path
+        reading = start_reading(path)  # the child reads while this process scans
+        try:
+            scan_sheet(path)
+        except BaseException:
+            reading.cancel()
+            raise
+        sheet = reading.rows()
+        total = _data_rows(sheet)
+        BulkUpload.objects.filter(pk=upload_id).update(total_rows=total)
+        with (
+            audit_context(channel=Channel.IMPORT, user=upload.uploaded_by, api_key=upload.api_key),
+            transaction.atomic(),
+        ):
+            plan = Importer(organisation=upload.organisation, progress=progress).plan(sheet)
+            progress(total * 9 // 10, force=True)
+            progress.close()
+            PlanWriter(
+                plan=plan,
+                organisation_id=upload.organisation_id,
+                change_reason=f"Bulk upload #{upload_id}",
+            ).write()
+            BulkUpload.objects.filter(pk=upload_id).update(**_completed_fields(plan))
+    except (UploadRejected, ImportFailed) as exc:
+        _fail(upload_id, exc.message)
+    except Exception:
+        logger.exception("Bulk upload %s failed", upload_id)
+        _fail(upload_id, UNEXPECTED)
+    finally:
+        progress.close()
+
+
+def bulk_upload_report(*, upload: BulkUpload) -> bytes:
+    """The report workbook: every input row with its outcome and reason (built once, then
+    kept with the upload)."""
+    if upload.report:
+        with upload.report.open("rb") as stored:
+            return stored.read()
+    sheet = read_rows(upload.file.path)
+    reasons: dict[int, list[str]] = {}
+    for error in upload.row_errors:
+        reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['message']}")
+    outcomes = upload.outcomes
+
+    def rows() -> Any:
+        for offset, values in enumerate(sheet[1:]):
+            outcome = outcomes[offset] if offset < len(outcomes) else RowOutcome.BLANK
+            if outcome == RowOutcome.BLANK:
+                continue
+            number = offset + 2
+            yield number, values, outcome, "; ".join(reasons.get(number, []))
+
+    content = build_report(header=sheet[0] if sheet else [], rows=rows())
+    upload.report.save("report.xlsx", ContentFile(content), save=False)
+    BulkUpload.objects.filter(pk=upload.pk).update(report=upload.report.name)
+    return content

@@ -1,0 +1,77 @@
+from typing import Any
+
+from django.core.paginator import InvalidPage
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from kycregistry.api.responses import envelope
+
+
+class PagePagination(PageNumberPagination):
+    """`page` (1-based) and `pageSize` (default 20, capped at 100) → §3 `meta`."""
+
+    page_size = 20
+    page_size_query_param = "pageSize"
+    max_page_size = 100
+    message = "Records fetched successfully"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound:
+            raise NotFound("Invalid page: past the last page.") from None
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"pageSize": ["Must be a positive integer."]}) from None
+        if size < 1:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"pageSize": ["Must be a positive integer."]})
+        return min(size, self.max_page_size)
+
+    def meta(self) -> dict[str, Any]:
+        page = self.page
+        assert page is not None
+        return {
+            "page": page.number,
+            "pageSize": page.paginator.per_page,
+            "totalElements": page.paginator.count,
+            "totalPages": page.paginator.num_pages,
+        }
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return envelope(data, getattr(self, "response_message", self.message), meta=self.meta())
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["status", "message", "data", "code", "meta"],
+            "properties": {
+                "status": {"type": "integer", "example": 200},
+                "message": {"type": "string"},
+                "data": schema,
+                "code": {"type": "string", "example": "info"},
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "page": {"type": "integer"},
+                        "pageSize": {"type": "integer"},
+                        "totalElements": {"type": "integer"},
+                        "totalPages": {"type": "integer"},
+                    },
+                },
+            },
+        }
+
+
+__all__ = ["InvalidPage", "PagePagination"]

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
+
+from kycregistry.api.exceptions import api_error_400, api_error_404, api_error_500
+
+api_v1: list[URLPattern | URLResolver] = [
+    # The schema and docs are public (they describe, they don't reveal data); the split
+    # Swagger view serves its init script as a file, so the CSP needs no inline script.
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", authentication_classes=[], permission_classes=[AllowAny]
+        ),
+        name="docs",
+    ),
+    # imports and ownership first: their fixed paths (customers/bulk-upload, …)
+    # would otherwise be read as a referenceId.
+    path("", include("imports.api.urls")),
+    path("", include("relations.api.ownership_urls")),
+    path("", include("customers.api.urls")),
+    path("", include("relations.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+]
+
+handler400 = api_error_400
+handler404 = api_error_404
+handler500 = api_error_500

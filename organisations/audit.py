@@ -1,0 +1,104 @@
+"""Who did a write, and through which channel, for every history record.
+
+django-simple-history records *what* changed and *when*; the request middleware gives
+it the admin user. API keys, management commands and the import worker are not
+users, so each entry point opens an `audit_context` and the signal handler below copies
+it onto every historical row written inside it.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.dispatch import receiver
+from simple_history.signals import pre_create_historical_record
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from organisations.models import ApiKey
+
+
+class Channel(models.TextChoices):
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Management command"
+    IMPORT = "import", "Excel import"
+    SYSTEM = "system", "System"
+
+
+@dataclass(frozen=True)
+class Actor:
+    channel: str
+    user: "AbstractBaseUser | None" = None
+    api_key: "ApiKey | None" = None
+
+
+_current: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
+
+
+@contextmanager
+def audit_context(
+    *, channel: str, user: "AbstractBaseUser | None" = None, api_key: "ApiKey | None" = None
+) -> Iterator[Actor]:
+    actor = Actor(channel=channel, user=user, api_key=api_key)
+    token = _current.set(actor)
+    try:
+        yield actor
+    finally:
+        _current.reset(token)
+
+
+def begin_actor(actor: Actor) -> Token[Actor | None]:
+    """For entry points whose actor is known only mid-request (see ScopedAPIMixin)."""
+    return _current.set(actor)
+
+
+def end_actor(token: Token[Actor | None]) -> None:
+    _current.reset(token)
+
+
+def current_actor() -> Actor | None:
+    return _current.get()
+
+
+class AuditedHistory(models.Model):
+    """Extra columns on every historical model: the API key and the channel."""
+
+    history_api_key = models.ForeignKey(
+        "organisations.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    history_channel = models.CharField(max_length=16, choices=Channel, default=Channel.SYSTEM)
+
+    class Meta:
+        abstract = True
+
+
+@receiver(pre_create_historical_record)
+def _stamp_actor(sender: Any, history_instance: Any, **kwargs: Any) -> None:
+    actor = current_actor()
+    if actor is None:
+        # Admin requests are stamped through HistoryRequestMiddleware's user.
+        if history_instance.history_user_id is not None:
+            history_instance.history_channel = Channel.ADMIN
+        return
+    history_instance.history_channel = actor.channel
+    history_instance.history_api_key = actor.api_key
+    if actor.user is not None:
+        history_instance.history_user = actor.user
+
+
+def history_actor_kwargs() -> dict[str, Any]:
+    """Fields for historical rows created by `bulk_create_with_history`."""
+    actor = current_actor()
+    if actor is None:
+        return {}
+    return {"history_channel": actor.channel, "history_api_key": actor.api_key}

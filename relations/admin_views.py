@@ -1,0 +1,161 @@
+"""Admin pages of the ownership structure (SPEC §10): the relationship map, its JSON
+data, and the structure as tables. Staff see only their organisation's customers (any
+other pk is a 404); superusers see all. Viewing needs the customer view permission."""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.admin import AdminSite
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+
+from customers.models import Customer
+from kycregistry.admin import is_superuser, user_organisation
+from relations.ownership import format_percentage, ownership_structure
+from relations.ownership.graph import DEFAULT_FAN_OUT, MAX_GRAPH_DEPTH, relationship_graph
+
+
+def _customer(request: HttpRequest, pk: int) -> Customer:
+    if not request.user.has_perm("customers.view_customer"):
+        raise PermissionDenied
+    customers = Customer.objects.select_related("organisation")
+    if not is_superuser(request):
+        organisation = user_organisation(request.user)
+        if organisation is None:
+            raise Http404("Customer not found")
+        customers = customers.filter(organisation=organisation)
+    customer = customers.filter(pk=pk).first()
+    if customer is None:
+        raise Http404("Customer not found")
+    return customer  # type: ignore[no-any-return]
+
+
+def _as_of(request: HttpRequest) -> tuple[date, str]:
+    raw = request.GET.get("asOf", "")
+    if raw:
+        try:
+            return date.fromisoformat(raw), ""
+        except ValueError:
+            return timezone.localdate(), f"“{raw}” is not a date (YYYY-MM-DD); showing today."
+    return timezone.localdate(), ""
+
+
+def _threshold(request: HttpRequest, customer: Customer) -> tuple[Decimal, str]:
+    default = customer.organisation.ownership_threshold
+    raw = request.GET.get("threshold", "")
+    if not raw:
+        return default, ""
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or not Decimal(0) < value <= 100:
+        return default, f"“{raw}” is not a threshold between 0 and 100; showing the default."
+    return value, ""
+
+
+def _depth(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("depth", "2")), MAX_GRAPH_DEPTH))
+    except ValueError:
+        return 2
+
+
+def _context(admin_site: AdminSite, request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    opts = Customer._meta
+    return {
+        **admin_site.each_context(request),
+        "opts": opts,
+        "original": customer,
+        "customer": customer,
+        "change_url": reverse("admin:customers_customer_change", args=[customer.pk]),
+        "map_url": reverse("admin:customer-map", args=[customer.pk]),
+        "structure_url": reverse("admin:customer-structure", args=[customer.pk]),
+    }
+
+
+def _pct(value: Decimal | None) -> str:
+    return "" if value is None else f"{format_percentage(value)}%"
+
+
+def _change(pk: int) -> str:
+    return reverse("admin:customers_customer_change", args=[pk])
+
+
+def ownership_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
+    """URL names: `customer-map`, `customer-map-data` and `customer-structure` (arg:
+    customer pk), all behind `admin_site.admin_view` (login, staff, CSRF)."""
+
+    def map_page(request: HttpRequest, pk: int) -> HttpResponse:
+        customer = _customer(request, pk)
+        as_of, warning = _as_of(request)
+        depth = _depth(request)
+        data_url = reverse("admin:customer-map-data", args=[customer.pk])
+        change_template = reverse("admin:customers_customer_change", args=[0]).replace(
+            "/0/", "/__pk__/"
+        )
+        return render(
+            request,
+            "admin/relations/customer_map.html",
+            {
+                **_context(admin_site, request, customer),
+                "title": f"Relationship map: {customer.name}",
+                "as_of": as_of,
+                "depth": depth,
+                "depths": range(1, MAX_GRAPH_DEPTH + 1),
+                "warning": warning,
+                "data_url": f"{data_url}?asOf={as_of.isoformat()}&depth={depth}",
+                "change_template": change_template,
+                "fan_out": DEFAULT_FAN_OUT,
+            },
+        )
+
+    def map_data(request: HttpRequest, pk: int) -> JsonResponse:
+        customer = _customer(request, pk)
+        as_of, _warning = _as_of(request)
+        graph = relationship_graph(customer=customer, as_of=as_of, depth=_depth(request))
+        return JsonResponse(graph)
+
+    def structure_page(request: HttpRequest, pk: int) -> HttpResponse:
+        customer = _customer(request, pk)
+        as_of, warning = _as_of(request)
+        threshold, threshold_warning = _threshold(request, customer)
+        structure = ownership_structure(customer=customer, as_of=as_of, threshold=threshold)
+        return render(
+            request,
+            "admin/relations/customer_structure.html",
+            {
+                **_context(admin_site, request, customer),
+                "title": f"Ownership structure: {customer.name}",
+                "as_of": as_of,
+                "threshold": format_percentage(threshold),
+                "warnings": [w for w in (warning, threshold_warning) if w],
+                "structure": structure,
+                "shareholders": [
+                    (h, _pct(h.percentage), _change(h.party.id)) for h in structure.shareholders
+                ],
+                "people": [
+                    ("Directors", structure.directors),
+                    ("Authorised persons", structure.authorized_persons),
+                    ("Declared UBOs", structure.declared_ubos),
+                ],
+                "derived": [
+                    (ubo, format_percentage(ubo.effective), _change(ubo.party.id))
+                    for ubo in structure.derived_ubos
+                ],
+            },
+        )
+
+    return [
+        path("<int:pk>/map/", admin_site.admin_view(map_page), name="customer-map"),
+        path("<int:pk>/map/data/", admin_site.admin_view(map_data), name="customer-map-data"),
+        path(
+            "<int:pk>/structure/",
+            admin_site.admin_view(structure_page),
+            name="customer-structure",
+        ),
+    ]

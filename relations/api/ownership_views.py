@@ -1,0 +1,187 @@
+"""Ownership structure, its exports and KYB decisions (SPEC §8, issue 4)."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.api.views import CUSTOMER, ERROR, CustomerViewMixin
+from customers.models import Customer
+from customers.selectors import customer_get
+from kycregistry.api.exceptions import error_body
+from kycregistry.api.responses import envelope
+from kycregistry.api.scoping import ScopedAPIMixin
+from organisations.models import Scope
+from relations.api.ownership_serializers import (
+    OrganizationQuerySerializer,
+    OrganizationStructureSerializer,
+)
+from relations.exports.bods import bods_statements
+from relations.exports.ftm import ftm_entities
+from relations.kyb import KybConstraintsFailed, customer_approve, customer_reject
+from relations.ownership import OwnershipStructure, ownership_structure
+
+ERRORS = {
+    400: OpenApiResponse(ERROR, "Invalid asOf or threshold: `errors` names the parameter."),
+    401: OpenApiResponse(ERROR, "No, unknown or revoked API key."),
+    403: OpenApiResponse(ERROR, 'The key lacks the scope: "This API key lacks the kyc:… scope."'),
+    404: OpenApiResponse(ERROR, '"Customer not found" (also another organisation\'s).'),
+}
+STRUCTURE = inline_serializer(
+    name="OrganizationStructureEnvelope",
+    fields={
+        "status": serializers.IntegerField(),
+        "message": serializers.CharField(),
+        "data": OrganizationStructureSerializer(),
+        "code": serializers.CharField(default="info"),
+    },
+)
+FTM = inline_serializer(
+    name="FollowTheMoneyEnvelope",
+    fields={
+        "status": serializers.IntegerField(),
+        "message": serializers.CharField(),
+        "data": serializers.ListField(
+            child=serializers.DictField(), help_text="FtM entities: {id, schema, properties}."
+        ),
+        "code": serializers.CharField(default="info"),
+    },
+)
+BODS = OpenApiResponse(
+    {"type": "array", "items": {"type": "object", "description": "A BODS 0.4 statement."}},
+    "A bare JSON array of BODS 0.4 statements (not wrapped in the envelope).",
+)
+QUERY_PARAMETERS = [
+    OpenApiParameter("asOf", OpenApiTypes.DATE, description="YYYY-MM-DD; default today."),
+    OpenApiParameter(
+        "threshold",
+        OpenApiTypes.DECIMAL,
+        description="Percent, 0 < t ≤ 100; default the organisation's ownership threshold.",
+    ),
+]
+
+
+class CustomerLookupMixin(ScopedAPIMixin):
+    base_queryset = Customer.objects.all()
+
+    def get_customer(self, reference_id: str) -> Customer:
+        return customer_get(organisation=self.organisation, reference_id=reference_id)
+
+
+class StructureMixin(CustomerLookupMixin):
+    def get_structure(self, request: Request, reference_id: str) -> OwnershipStructure:
+        customer = self.get_customer(reference_id)  # 404 before any 400: no hint
+        query = OrganizationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of: date = query.validated_data.get("asOf") or timezone.localdate()
+        threshold: Decimal = query.validated_data.get(
+            "threshold", self.organisation.ownership_threshold
+        )
+        return ownership_structure(customer=customer, as_of=as_of, threshold=threshold)
+
+
+class OrganizationStructureView(StructureMixin, APIView):  # type: ignore[misc]
+    @extend_schema(
+        operation_id="customer_organization",
+        summary="Ownership structure of a company",
+        description="Directors, authorised persons, declared UBOs, direct shareholders and "
+        "the derived UBOs (natural persons whose effective ownership reaches the threshold) "
+        "with the paths that explain them; discrepancies and circular holdings. Percentages "
+        "are exact decimals as strings (4 places at most).",
+        parameters=QUERY_PARAMETERS,
+        responses={200: STRUCTURE, **ERRORS},
+    )
+    def get(self, request: Request, reference_id: str) -> Response:
+        structure = self.get_structure(request, reference_id)
+        return envelope(
+            OrganizationStructureSerializer(structure).data,
+            "Organization structure fetched successfully",
+        )
+
+
+class OrganizationBodsView(StructureMixin, APIView):  # type: ignore[misc]
+    @extend_schema(
+        operation_id="customer_organization_bods",
+        summary="Ownership structure as BODS 0.4 statements",
+        description="A bare JSON array of Beneficial Ownership Data Standard 0.4 statements "
+        "(the BODS package format, not wrapped in the envelope): entity and person records "
+        "first, then relationship records. Errors use the error envelope.",
+        parameters=QUERY_PARAMETERS,
+        responses={200: BODS, **ERRORS},
+    )
+    def get(self, request: Request, reference_id: str) -> Response:
+        structure = self.get_structure(request, reference_id)
+        return Response(bods_statements(structure, organisation=self.organisation))
+
+
+class OrganizationFtmView(StructureMixin, APIView):  # type: ignore[misc]
+    @extend_schema(
+        operation_id="customer_organization_ftm",
+        summary="Ownership structure as FollowTheMoney entities",
+        description="`data` is a list of FollowTheMoney entities (Person, Company, "
+        "Ownership, Directorship, Representation) in their JSON form "
+        "(`{id, schema, properties}`).",
+        parameters=QUERY_PARAMETERS,
+        responses={200: FTM, **ERRORS},
+    )
+    def get(self, request: Request, reference_id: str) -> Response:
+        structure = self.get_structure(request, reference_id)
+        return envelope(
+            ftm_entities(structure, organisation=self.organisation),
+            "Organization entities fetched successfully",
+        )
+
+
+class CustomerApproveView(CustomerLookupMixin, CustomerViewMixin, APIView):  # type: ignore[misc]
+    required_scope = Scope.KYC_CREATE
+
+    @extend_schema(
+        operation_id="customer_approve",
+        summary="Approve a customer (KYB constraints for companies)",
+        request=None,
+        responses={
+            200: CUSTOMER,
+            400: OpenApiResponse(
+                ERROR,
+                "Failed KYB constraints: `message` and `errors.constraints` "
+                "name each one (min_shareholders, min_authorized_persons, "
+                "min_total_shareholding).",
+            ),
+            **{k: v for k, v in ERRORS.items() if k != 400},
+        },
+    )
+    def post(self, request: Request, reference_id: str) -> Response:
+        customer = self.get_customer(reference_id)
+        try:
+            customer = customer_approve(customer=customer)
+        except KybConstraintsFailed as exc:
+            body = error_body(
+                400, str(exc.message), {"constraints": [str(f) for f in exc.failures]}
+            )
+            return Response(body, status=400)
+        return envelope(self.customer_data(customer), "Customer approved successfully")
+
+
+class CustomerRejectView(CustomerLookupMixin, CustomerViewMixin, APIView):  # type: ignore[misc]
+    required_scope = Scope.KYC_CREATE
+
+    @extend_schema(
+        operation_id="customer_reject",
+        summary="Reject a customer",
+        request=None,
+        responses={200: CUSTOMER, **{k: v for k, v in ERRORS.items() if k != 400}},
+    )
+    def post(self, request: Request, reference_id: str) -> Response:
+        customer = customer_reject(customer=self.get_customer(reference_id))
+        return envelope(self.customer_data(customer), "Customer rejected successfully")
