@@ -70,17 +70,26 @@ def _field_errors(detail: Any) -> dict[str, Any] | None:
     return {key: [str(m) for m in _flatten(value)] for key, value in detail.items()}
 
 
+def _join(messages: list[str]) -> str:
+    """Sentences follow each other; bare phrases are separated by "; "."""
+    text = ""
+    for message in messages:
+        separator = " " if text.endswith((".", "!", "?")) else "; "
+        text = f"{text}{separator}{message}" if text else message
+    return text
+
+
 def _message_for(detail: Any) -> str:
     """A sentence that reads well alone: the single message, or field: message pairs."""
     if isinstance(detail, dict):
         parts = []
         for key, value in detail.items():
-            messages = "; ".join(_flatten(value))
+            messages = _join(_flatten(value))
             parts.append(
                 messages if key in ("non_field_errors", "__all__") else f"{key}: {messages}"
             )
-        return "; ".join(parts) or "Invalid request."
-    return "; ".join(_flatten(detail)) or "Invalid request."
+        return _join(parts) or "Invalid request."
+    return _join(_flatten(detail)) or "Invalid request."
 
 
 def django_validation_detail(exc: DjangoValidationError) -> Any:

@@ -29,6 +29,8 @@ class ScopedAPIMixin:
 
     def get_queryset(self) -> QuerySet[Any]:
         assert self.base_queryset is not None, f"{type(self).__name__} sets base_queryset"
+        if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no request key
+            return self.base_queryset.none()
         return self.base_queryset.for_organisation(self.organisation)  # type: ignore[attr-defined]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:

@@ -146,6 +146,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
+    # Choice sets shared by several fields get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "IdentityTypeEnum": ["individual", "corporate"],
+        "FieldTypeEnum": "customers.models.FieldType",
+    },
 }
 
 # History is read in the admin; a "revert" would write around the services.

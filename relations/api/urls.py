@@ -2,14 +2,18 @@ from django.urls import URLPattern, path
 
 from relations.api.views import ConnectionDetailView, ConnectionListView
 
-# Seeds use trailing-slash-free paths; the slash form is accepted too (as for customers).
+# Seeds use trailing-slash-free paths; the slash form is accepted too but kept out of
+# the OpenAPI schema (schema=None), as for customers.
 urlpatterns: list[URLPattern] = [
     path(
         "customers/<str:reference_id>/connections",
         ConnectionListView.as_view(),
         name="customer-connections",
     ),
-    path("customers/<str:reference_id>/connections/", ConnectionListView.as_view()),
+    path(
+        "customers/<str:reference_id>/connections/",
+        ConnectionListView.as_view(schema=None),
+    ),
     path(
         "customers/<str:reference_id>/connections/<str:connection_id>",
         ConnectionDetailView.as_view(),
@@ -17,6 +21,6 @@ urlpatterns: list[URLPattern] = [
     ),
     path(
         "customers/<str:reference_id>/connections/<str:connection_id>/",
-        ConnectionDetailView.as_view(),
+        ConnectionDetailView.as_view(schema=None),
     ),
 ]

@@ -114,6 +114,16 @@ def test_create_field_errors(api, body, field, message):
     assert not CustomerFieldDefinition.objects.exists()
 
 
+def test_several_field_errors_read_as_sentences(api):
+    response = api.post(URL, {"key": "1abc", "name": "", "required": "yes"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        f"key: {KEY_MESSAGE} name: This field is required: a display name. "
+        "required: Must be true or false."
+    )
+    assert not CustomerFieldDefinition.objects.exists()
+
+
 def test_list_fields(api, org, other_org):
     for key in ("b", "a", "c"):
         FieldDefinitionFactory(organisation=org, key=key)

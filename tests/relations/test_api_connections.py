@@ -652,7 +652,7 @@ def test_post_errors(api, company, holdco):
     ) == (
         400,
         "Unknown field(s): foo. Allowed: referenceId, customer, role, ownershipPercentage, "
-        'validFrom, validTo.; role: Unknown role "X". Use one of UBO, DIRECTOR, SHAREHOLDER, '
+        'validFrom, validTo. role: Unknown role "X". Use one of UBO, DIRECTOR, SHAREHOLDER, '
         "AUTHORIZED_PERSON, BANK_ACCOUNT, ACCOUNT_HOLDER",
     )
     assert error(
