@@ -8,11 +8,8 @@ from typing import Any
 
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,41 +42,16 @@ from customers.services import (
 from kycregistry.api.exceptions import Conflict
 from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
+from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
 
-
-def _envelope_schema(name: str, data: Any) -> Any:
-    return inline_serializer(
-        name=name,
-        fields={
-            "status": serializers.IntegerField(),
-            "message": serializers.CharField(),
-            "data": data,
-            "code": serializers.CharField(default="info"),
-        },
-    )
-
-
-ERROR = inline_serializer(
-    name="CustomerError",
-    fields={
-        "message": serializers.CharField(),
-        "error": serializers.CharField(),
-        "statusCode": serializers.IntegerField(),
-        "errors": serializers.DictField(required=False),
-    },
-)
-AUTH_ERRORS = {
-    401: OpenApiResponse(ERROR, "No, unknown or revoked API key."),
-    403: OpenApiResponse(ERROR, 'The key lacks the scope: "This API key lacks the kyc:… scope."'),
-}
-NOT_FOUND = {404: OpenApiResponse(ERROR, '"Customer not found" (also another organisation\'s).')}
-FIELD_NOT_FOUND = {404: OpenApiResponse(ERROR, '"Customer field not found".')}
-INVALID = {400: OpenApiResponse(ERROR, "Invalid body: `errors` names each field.")}
-CUSTOMER = _envelope_schema("CustomerEnvelope", CustomerOutputSerializer())
-CUSTOMER_DETAIL = _envelope_schema("CustomerDetailEnvelope", CustomerDetailSerializer())
-CUSTOMER_WRITE = _envelope_schema("CustomerWriteEnvelope", CustomerWriteResultSerializer())
-FIELD = _envelope_schema("CustomerFieldEnvelope", FieldDefinitionOutputSerializer())
+NOT_FOUND = {404: error_response('"Customer not found" (also another organisation\'s).')}
+FIELD_NOT_FOUND = {404: error_response('"Customer field not found".')}
+INVALID = {400: error_response("Invalid body: `errors` names each field.")}
+CUSTOMER = envelope_schema("CustomerEnvelope", CustomerOutputSerializer())
+CUSTOMER_DETAIL = envelope_schema("CustomerDetailEnvelope", CustomerDetailSerializer())
+CUSTOMER_WRITE = envelope_schema("CustomerWriteEnvelope", CustomerWriteResultSerializer())
+FIELD = envelope_schema("CustomerFieldEnvelope", FieldDefinitionOutputSerializer())
 
 
 class CustomerPagination(PagePagination):
@@ -170,7 +142,7 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
             200: CUSTOMER_WRITE,
             **INVALID,
             **AUTH_ERRORS,
-            409: OpenApiResponse(ERROR, '"Customer with referenceId 550 already exists".'),
+            409: error_response('"Customer with referenceId 550 already exists".'),
         },
     )
     def post(self, request: Request) -> Response:
@@ -257,9 +229,7 @@ class FieldListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
         request=FieldDefinitionInputSerializer,
         responses={
             201: FIELD,
-            400: OpenApiResponse(
-                ERROR, 'Invalid body, or "A field with key phone already exists".'
-            ),
+            400: error_response('Invalid body, or "A field with key phone already exists".'),
             **AUTH_ERRORS,
         },
     )

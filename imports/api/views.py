@@ -4,8 +4,7 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -20,32 +19,13 @@ from imports.template import build_template
 from kycregistry.api.exceptions import error_body
 from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
+from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MULTIPART_OVERHEAD = 64 * 1024
 
-ERROR = inline_serializer(
-    name="BulkUploadError",
-    fields={
-        "message": serializers.CharField(),
-        "error": serializers.CharField(),
-        "statusCode": serializers.IntegerField(),
-    },
-)
-JOB = inline_serializer(
-    name="BulkUploadEnvelope",
-    fields={
-        "status": serializers.IntegerField(),
-        "message": serializers.CharField(),
-        "data": BulkUploadSerializer(),
-        "code": serializers.CharField(default="info"),
-    },
-)
-AUTH_ERRORS = {
-    401: OpenApiResponse(ERROR, "No or bad API key."),
-    403: OpenApiResponse(ERROR, "The key lacks the scope."),
-}
+JOB = envelope_schema("BulkUploadEnvelope", BulkUploadSerializer())
 
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
@@ -98,8 +78,8 @@ class BulkUploadListCreateView(ScopedAPIMixin, ListAPIView):  # type: ignore[mis
         request={"multipart/form-data": BulkUploadInputSerializer},
         responses={
             202: JOB,
-            400: OpenApiResponse(ERROR, "No file, or not an .xlsx workbook, or a zip bomb."),
-            413: OpenApiResponse(ERROR, "The file is larger than KYC_UPLOAD_MAX_BYTES."),
+            400: error_response("No file, or not an .xlsx workbook, or a zip bomb."),
+            413: error_response("The file is larger than KYC_UPLOAD_MAX_BYTES."),
             **AUTH_ERRORS,
         },
     )
@@ -133,7 +113,7 @@ class BulkUploadDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
     @extend_schema(
         operation_id="customers_bulk_upload_status",
         summary="Status, counts and row errors of a bulk upload",
-        responses={200: JOB, 404: OpenApiResponse(ERROR, "No such upload."), **AUTH_ERRORS},
+        responses={200: JOB, 404: error_response("No such upload."), **AUTH_ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
         upload = self.get_object(pk)
@@ -146,8 +126,8 @@ class BulkUploadReportView(BulkUploadDetailView):
         summary="The report: every input row with its outcome and reason",
         responses={
             (200, XLSX): OpenApiTypes.BINARY,
-            404: OpenApiResponse(ERROR, "No such upload."),
-            409: OpenApiResponse(ERROR, "The upload has not completed."),
+            404: error_response("No such upload."),
+            409: error_response("The upload has not completed."),
             **AUTH_ERRORS,
         },
     )

@@ -9,18 +9,18 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.api.views import CUSTOMER, ERROR, CustomerViewMixin
+from customers.api.views import CUSTOMER, CustomerViewMixin
 from customers.models import Customer
 from customers.selectors import customer_get
 from kycregistry.api.exceptions import error_body
 from kycregistry.api.responses import envelope
+from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
 from organisations.models import Scope
 from relations.api.ownership_serializers import (
@@ -33,30 +33,16 @@ from relations.kyb import KybConstraintsFailed, customer_approve, customer_rejec
 from relations.ownership import OwnershipStructure, ownership_structure
 
 ERRORS = {
-    400: OpenApiResponse(ERROR, "Invalid asOf or threshold: `errors` names the parameter."),
-    401: OpenApiResponse(ERROR, "No, unknown or revoked API key."),
-    403: OpenApiResponse(ERROR, 'The key lacks the scope: "This API key lacks the kyc:… scope."'),
-    404: OpenApiResponse(ERROR, '"Customer not found" (also another organisation\'s).'),
+    400: error_response("Invalid asOf or threshold: `errors` names the parameter."),
+    **AUTH_ERRORS,
+    404: error_response('"Customer not found" (also another organisation\'s).'),
 }
-STRUCTURE = inline_serializer(
-    name="OrganizationStructureEnvelope",
-    fields={
-        "status": serializers.IntegerField(),
-        "message": serializers.CharField(),
-        "data": OrganizationStructureSerializer(),
-        "code": serializers.CharField(default="info"),
-    },
-)
-FTM = inline_serializer(
-    name="FollowTheMoneyEnvelope",
-    fields={
-        "status": serializers.IntegerField(),
-        "message": serializers.CharField(),
-        "data": serializers.ListField(
-            child=serializers.DictField(), help_text="FtM entities: {id, schema, properties}."
-        ),
-        "code": serializers.CharField(default="info"),
-    },
+STRUCTURE = envelope_schema("OrganizationStructureEnvelope", OrganizationStructureSerializer())
+FTM = envelope_schema(
+    "FollowTheMoneyEnvelope",
+    serializers.ListField(
+        child=serializers.DictField(), help_text="FtM entities: {id, schema, properties}."
+    ),
 )
 BODS = OpenApiResponse(
     {"type": "array", "items": {"type": "object", "description": "A BODS 0.4 statement."}},
@@ -152,8 +138,7 @@ class CustomerApproveView(CustomerLookupMixin, CustomerViewMixin, APIView):  # t
         request=None,
         responses={
             200: CUSTOMER,
-            400: OpenApiResponse(
-                ERROR,
+            400: error_response(
                 "Failed KYB constraints: `message` and `errors.constraints` "
                 "name each one (min_shareholders, min_authorized_persons, "
                 "min_total_shareholding).",

@@ -1,11 +1,8 @@
 """Seed 000's connection endpoints plus seeds 003/004's single-connection operations."""
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +10,7 @@ from rest_framework.views import APIView
 from customers.models import Customer
 from customers.selectors import customer_get
 from kycregistry.api.responses import envelope
+from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
 from relations.api.serializers import (
     ConnectionOutputSerializer,
@@ -32,38 +30,14 @@ from relations.services import (
 )
 from relations.validation import parse_connect_item, parse_connects
 
-
-def _envelope_schema(name: str, data: Any) -> Any:
-    return inline_serializer(
-        name=name,
-        fields={
-            "status": serializers.IntegerField(),
-            "message": serializers.CharField(),
-            "data": data,
-            "code": serializers.CharField(default="info"),
-        },
-    )
-
-
-ERROR = inline_serializer(
-    name="ConnectionError",
-    fields={
-        "message": serializers.CharField(),
-        "error": serializers.CharField(),
-        "statusCode": serializers.IntegerField(),
-        "errors": serializers.DictField(required=False),
-    },
-)
-LIST = _envelope_schema("ConnectionListEnvelope", ConnectionOutputSerializer(many=True))
-ONE = _envelope_schema("ConnectionEnvelope", ConnectionOutputSerializer())
+LIST = envelope_schema("ConnectionListEnvelope", ConnectionOutputSerializer(many=True))
+ONE = envelope_schema("ConnectionEnvelope", ConnectionOutputSerializer())
 COMMON_ERRORS = {
-    401: OpenApiResponse(ERROR, "No or bad API key."),
-    403: OpenApiResponse(ERROR, "The key lacks the scope."),
-    404: OpenApiResponse(ERROR, '"Customer not found" (also for another organisation\'s).'),
+    **AUTH_ERRORS,
+    404: error_response('"Customer not found" (also for another organisation\'s).'),
 }
 WRITE_ERRORS = {
-    400: OpenApiResponse(
-        ERROR,
+    400: error_response(
         'Invalid item, "Connected customer(s) not found: A, B", '
         '"Role UBO is only valid for Person customers (COMP-001)", duplicates, '
         "shareholdings above 100%.",
