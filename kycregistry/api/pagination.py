@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.core.paginator import InvalidPage
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,26 +18,24 @@ class PagePagination(PageNumberPagination):
     message = "Records fetched successfully"
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self._positive_int(request, self.page_query_param)
         try:
             return super().paginate_queryset(queryset, request, view)
         except NotFound:
             raise NotFound("Invalid page: past the last page.") from None
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
+        size = self._positive_int(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    @staticmethod
+    def _positive_int(request: Request, name: str) -> int | None:
+        raw = request.query_params.get(name)
         if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            from rest_framework.exceptions import ValidationError
-
-            raise ValidationError({"pageSize": ["Must be a positive integer."]}) from None
-        if size < 1:
-            from rest_framework.exceptions import ValidationError
-
-            raise ValidationError({"pageSize": ["Must be a positive integer."]})
-        return min(size, self.max_page_size)
+            return None
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ValidationError({name: ["Must be a positive integer."]})
+        return int(raw)
 
     def meta(self) -> dict[str, Any]:
         page = self.page

@@ -179,7 +179,27 @@ def test_form_encoded_body_is_415(api):
     assert not Customer.objects.exists()
 
 
-def test_bad_query_parameters(api):
-    response = api.get(URL, {"pageSize": "many"})
+@pytest.mark.parametrize("size", ["many", "0", "-3", "²", "1e3", ""])
+def test_bad_page_size(api, size):
+    response = api.get(URL, {"pageSize": size})
     assert response.status_code == 400
     assert response.json()["message"] == "pageSize: Must be a positive integer."
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "last", "1.5"])
+def test_bad_page(api, page):
+    response = api.get(URL, {"page": page})
+    assert response.status_code == 400
+    assert response.json()["message"] == "page: Must be a positive integer."
+
+
+def test_page_past_the_end_is_404(api, org):
+    PersonFactory(organisation=org)
+    assert api.get(URL, {"page": 1}).status_code == 200
+    response = api.get(URL, {"page": 2})
+    assert response.status_code == 404
+    assert response.json() == {
+        "message": "Invalid page: past the last page.",
+        "error": "Not Found",
+        "statusCode": 404,
+    }
