@@ -1,8 +1,11 @@
 """Writes of the bulk upload: accept a file (checks at once, then a background job),
 run the job, build its report."""
 
+import gc
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +127,22 @@ def _data_rows(sheet: list[list[Any]]) -> int:
     return sum(1 for row in sheet[1:] if any(v is not None for v in row))
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """An import holds millions of long-lived objects (cells, rows, plans) that the
+    cyclic garbage collector rescans on every pass of its oldest generation: measured
+    on a 100k-row file, that was 40% of the planning time. The job makes no garbage
+    cycles worth collecting before it ends, so the collector waits until then."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def bulk_upload_run(*, upload_id: int) -> None:
     """The background job. Any failure marks the job failed with a message; the data
     is written in one transaction together with the final counts, so a failed job has
@@ -138,29 +157,8 @@ def bulk_upload_run(*, upload_id: int) -> None:
     )
     progress = _Progress(upload_id)
     try:
-        path = upload.file.path
-        reading = start_reading(path)  # the child reads while this process scans
-        try:
-            scan_sheet(path)
-        except BaseException:
-            reading.cancel()
-            raise
-        sheet = reading.rows()
-        total = _data_rows(sheet)
-        BulkUpload.objects.filter(pk=upload_id).update(total_rows=total)
-        with (
-            audit_context(channel=Channel.IMPORT, user=upload.uploaded_by, api_key=upload.api_key),
-            transaction.atomic(),
-        ):
-            plan = Importer(organisation=upload.organisation, progress=progress).plan(sheet)
-            progress(total * 9 // 10, force=True)
-            progress.close()
-            PlanWriter(
-                plan=plan,
-                organisation_id=upload.organisation_id,
-                change_reason=f"Bulk upload #{upload_id}",
-            ).write()
-            BulkUpload.objects.filter(pk=upload_id).update(**_completed_fields(plan))
+        with _collector_paused():
+            _import(upload=upload, progress=progress)
     except (UploadRejected, ImportFailed) as exc:
         _fail(upload_id, exc.message)
     except Exception:
@@ -168,6 +166,33 @@ def bulk_upload_run(*, upload_id: int) -> None:
         _fail(upload_id, UNEXPECTED)
     finally:
         progress.close()
+
+
+def _import(*, upload: BulkUpload, progress: _Progress) -> None:
+    """Read, plan and write one upload in one transaction."""
+    path = upload.file.path
+    reading = start_reading(path)  # the child reads while this process scans
+    try:
+        scan_sheet(path)
+    except BaseException:
+        reading.cancel()
+        raise
+    sheet = reading.rows()
+    total = _data_rows(sheet)
+    BulkUpload.objects.filter(pk=upload.pk).update(total_rows=total)
+    with (
+        audit_context(channel=Channel.IMPORT, user=upload.uploaded_by, api_key=upload.api_key),
+        transaction.atomic(),
+    ):
+        plan = Importer(organisation=upload.organisation, progress=progress).plan(sheet)
+        progress(total * 9 // 10, force=True)
+        progress.close()
+        PlanWriter(
+            plan=plan,
+            organisation_id=upload.organisation_id,
+            change_reason=f"Bulk upload #{upload.pk}",
+        ).write()
+        BulkUpload.objects.filter(pk=upload.pk).update(**_completed_fields(plan))
 
 
 def bulk_upload_report(*, upload: BulkUpload) -> bytes:
