@@ -1,5 +1,5 @@
 """Run as a separate process by imports.reader: read the first sheet with python-calamine
-and write its rows to stdout as JSON. Runs under a memory limit set by the parent, so a
+and write its rows to stdout. Runs under a memory limit set by the parent, so a
 hostile file that makes calamine abort or balloon kills only this process.
 
 Output (stdout, `marshal` format: plain lists, fast to load): the list of rows, row 0
@@ -51,7 +51,9 @@ def main() -> int:
     pad = [None] * sheet.start[1] if sheet.start else []
     rows = []
     for raw in sheet.iter_rows():
-        row = pad + [cell(value) for value in raw]
+        # Most cells are non-empty text, kept as they are without a call (measured: half
+        # of the conversion time on a 100k-row file).
+        row = pad + [value if value.__class__ is str and value else cell(value) for value in raw]
         while row and row[-1] is None:
             row.pop()
         rows.append(row)

@@ -124,7 +124,8 @@ def _completed_fields(plan: Plan) -> dict[str, Any]:
 
 
 def _data_rows(sheet: list[list[Any]]) -> int:
-    return sum(1 for row in sheet[1:] if any(v is not None for v in row))
+    # The reader drops trailing empty cells, so a blank row is an empty list.
+    return sum(1 for row in sheet[1:] if row)
 
 
 @contextmanager

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from customers.models import Customer, CustomerFieldDefinition
 
 
+# AccountType.values builds a new list on every access; validation runs per Excel row.
+ACCOUNT_TYPES = frozenset(AccountType.values)
+
+
 @dataclass
 class CleanedCustomer:
     """What a payload changes: model field values, the resulting custom fields, the
@@ -67,7 +71,7 @@ def _account_type(
         return None
     if isinstance(raw, str) and raw.strip() in ("1", "2"):
         raw = int(raw.strip())
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in AccountType.values:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in ACCOUNT_TYPES:
         errors.add("accountTypeId", "Must be 1 (Person) or 2 (Company).")
         return None
     if existing is not None and raw != existing.account_type:

@@ -65,6 +65,8 @@ IDENTIFICATION_KEYS = (
 PROFILE_KEYS = ("identityType", "residentialAddress", "registrationAddress", "phone", "email")
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# '/' and the control characters (below 32, and DEL) a referenceId must not hold.
+_UNADDRESSABLE = re.compile(r"[/\x00-\x1f\x7f]")
 DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _email_validator = EmailValidator()
 
@@ -149,7 +151,7 @@ def clean_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
     if reference is None:
         return None
     # It is the last segment of /customers/{referenceId}: a slash could never be addressed.
-    if "/" in reference or any(ord(c) < 32 or ord(c) == 127 for c in reference):
+    if _UNADDRESSABLE.search(reference):
         errors.add(path, "Must not contain '/' or control characters.")
         return None
     return reference
