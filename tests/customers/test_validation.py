@@ -272,3 +272,27 @@ def test_reject_unknown_and_connects_passthrough():
 
 def test_account_type_string_digits_accepted():
     assert clean({**BASE, "accountTypeId": "2"}).fields["account_type"] == 2
+
+
+@pytest.mark.parametrize("char", ["/", "\x00", "\t", "\n", "\x1f", "\x7f"])
+def test_reference_refuses_slash_and_control_characters(char):
+    assert errors_of({**BASE, "referenceId": f"R{char}1"}) == {
+        "referenceId": ["Must not contain '/' or control characters."]
+    }
+
+
+@pytest.mark.parametrize("char", [" ", "~", "\x80", "é", "-", "_"])
+def test_reference_keeps_other_characters(char):
+    assert clean({**BASE, "referenceId": f"R{char}1"}).fields["reference_id"] == f"R{char}1"
+
+
+@pytest.mark.parametrize(("raw", "stored"), [(1, 1), (2, 2), (" 2 ", 2)])
+def test_account_type_accepts_person_and_company(raw, stored):
+    assert clean({**BASE, "accountTypeId": raw}).fields["account_type"] == stored
+
+
+@pytest.mark.parametrize("raw", [0, 3, True, 1.0, "3"])
+def test_account_type_refuses_other_values(raw):
+    assert errors_of({**BASE, "accountTypeId": raw}) == {
+        "accountTypeId": ["Must be 1 (Person) or 2 (Company)."]
+    }
