@@ -118,7 +118,10 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CustomerQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["search_text"])
+    # History is read per customer (by id); other indexes would only slow writes.
+    history = HistoricalRecords(
+        bases=[AuditedHistory], excluded_fields=["search_text"], no_db_index=["organisation"]
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

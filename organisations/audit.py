@@ -75,6 +75,7 @@ class AuditedHistory(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # history is read per object, never by key
     )
     history_channel = models.CharField(max_length=16, choices=Channel, default=Channel.SYSTEM)
 

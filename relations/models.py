@@ -40,8 +40,12 @@ class Connection(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="connections"
     )
+    # connection_holder_idx (connected_customer, role) serves lookups by holder.
     connected_customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="connected_to"
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="connected_to",
+        db_index=False,
     )
     role = models.CharField(max_length=20, choices=Role)
     ownership_percentage = models.DecimalField(
@@ -53,7 +57,10 @@ class Connection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory])
+    # History is read per connection (by id); other indexes would only slow writes.
+    history = HistoricalRecords(
+        bases=[AuditedHistory], no_db_index=["organisation", "customer", "connected_customer"]
+    )
 
     class Meta:
         ordering = ["id"]

@@ -155,6 +155,9 @@ SPECTACULAR_SETTINGS = {
 
 # History is read in the admin; a "revert" would write around the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# History is read per object (indexed by id); a history_date index would only slow the
+# writes of every change (bulk imports write 100k history rows at once).
+SIMPLE_HISTORY_DATE_INDEX = False
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
