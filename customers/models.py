@@ -113,6 +113,11 @@ class Customer(models.Model):
     # Folded name, referenceId, clientNumber, identification numbers and email: one
     # column makes accent-insensitive search identical on SQLite and PostgreSQL.
     search_text = models.TextField(blank=True, editable=False)
+    # Set by a bulk import: a digest of the sheet row that gave this state, and the
+    # `updated_at` it was taken at. Any later write moves `updated_at`, so an equal
+    # digest on the next upload proves the row would change nothing (imports.fingerprint).
+    import_digest = models.CharField(max_length=32, blank=True, editable=False)
+    import_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -120,7 +125,9 @@ class Customer(models.Model):
     objects = CustomerQuerySet.as_manager()
     # History is read per customer (by id); other indexes would only slow writes.
     history = HistoricalRecords(
-        bases=[AuditedHistory], excluded_fields=["search_text"], no_db_index=["organisation"]
+        bases=[AuditedHistory],
+        excluded_fields=["search_text", "import_digest", "import_digest_at"],
+        no_db_index=["organisation"],
     )
 
     class Meta:
@@ -154,7 +161,8 @@ class Customer(models.Model):
         self.search_text = self.build_search_text()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text"}
+            # Every write moves updated_at, which import digests rely on.
+            kwargs["update_fields"] = {*update_fields, "search_text", "updated_at"}
         super().save(*args, **kwargs)
 
     @property

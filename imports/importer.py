@@ -17,11 +17,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import TextField
+from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Cast
 
 from customers.models import Customer, CustomerFieldDefinition, FieldType
 from customers.validation import clean_customer
+from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
 from imports.sql import int_array, text_array
 from organisations.models import Organisation
@@ -35,20 +36,29 @@ MAX_JSON_DEPTH = 8
 LOOKUP_CHUNK = 5000
 PROGRESS_EVERY = 5000
 
-# What a row of the template can change, read for comparison (custom_fields last).
-BASE_COLUMNS = [
-    "id",
-    "reference_id",
-    "account_type",
-    "name",
-    "external_id",
-    "updated_at",
-    "custom_fields",
-]
+# Stored columns read for every customer a file names: enough to resolve a reference
+# and to prove a row unchanged by its digest (imports.fingerprint).
+KEY_COLUMNS = ["id", "account_type", "import_digest"]
+# And, for the rows that are validated, what a row of the template can change.
+ROW_COLUMNS = ["name", "external_id", "custom_fields", "updated_at"]
 # With identity/profile columns, clean_customer merges into every stored field.
 CUSTOMER_FIELDS = [
-    f.attname for f in Customer._meta.concrete_fields if f.attname not in ("search_text",)
+    f.attname
+    for f in Customer._meta.concrete_fields
+    if f.attname not in ("search_text", "import_digest", "import_digest_at")
 ]
+# How `_read` reads two columns: custom_fields as JSON text (parsed by `_loaded` for
+# the rows that need it), import_digest only while it still holds (else "").
+SQL_READS = {
+    "custom_fields": "custom_fields::text",
+    "import_digest": "CASE WHEN import_digest_at = updated_at THEN import_digest ELSE '' END",
+}
+ORM_READS = {
+    "custom_fields": Cast("custom_fields", TextField()),
+    "import_digest": Case(
+        When(import_digest_at=F("updated_at"), then=F("import_digest")), default=Value("")
+    ),
+}
 CONNECTION_COLUMNS = [
     "id",
     "customer_id",
@@ -81,6 +91,8 @@ class Row:
     state: dict[str, Any] | None = None  # the customer's columns after the import
     changed: bool = False
     duplicate: bool = False
+    source: str = ""  # the cells the row's import digest covers (imports.fingerprint)
+    proven: bool = False  # unchanged by its digest: not validated again
 
 
 @dataclass
@@ -96,11 +108,14 @@ class Plan:
     create: list[Row] = field(default_factory=list)
     update: list[Row] = field(default_factory=list)
     connections: ConnectionPlan = field(default_factory=ConnectionPlan)
+    touched: list[Row] = field(default_factory=list)  # only their connections change
+    verified: list[Row] = field(default_factory=list)  # validated and found unchanged
     # customers whose connections change: id (or -row number) → row
     connection_owners: dict[int, Row] = field(default_factory=dict)
     # customer id → ids of its stored connections, as read (checked again under lock)
     stored_connections: dict[int, frozenset[int]] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    context: bytes = b""  # the validation context of the digests (imports.fingerprint)
 
     def outcomes(self) -> str:
         return "".join(row.outcome for row in self.rows)
@@ -288,40 +303,49 @@ class Importer:
 
     # -- the organisation's data, in a few queries -------------------------------------
 
-    def _existing(self, refs: list[str], full: bool) -> dict[str, dict[str, Any]]:
-        """The stored customers among `refs`. Only the columns a row can change are read
-        (JSON as text, parsed here) unless the sheet has identity/profile columns."""
+    def _read(self, refs: list[str], columns: list[str]) -> dict[str, dict[str, Any]]:
+        """`columns` of the stored customers among `refs`, by referenceId (two of them
+        read as SQL_READS says)."""
         found: dict[str, dict[str, Any]] = {}
-        queryset = Customer.objects.for_organisation(self.organisation)
-        if full:
-            for start in range(0, len(refs), LOOKUP_CHUNK):
-                chunk = queryset.filter(reference_id__in=refs[start : start + LOOKUP_CHUNK])
-                for values in chunk.values(*CUSTOMER_FIELDS):
-                    found[values["reference_id"]] = values
+        if not refs:
             return found
         if connection.vendor == "postgresql":
+            select = ", ".join(SQL_READS.get(c, c) for c in columns)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT {', '.join(BASE_COLUMNS[:-1])}, custom_fields::text "  # noqa: S608
-                    "FROM customers_customer "
+                    f"SELECT reference_id, {select} FROM customers_customer "  # noqa: S608
                     "WHERE organisation_id = %s AND reference_id = ANY(%s::text[])",
                     [self.organisation.pk, text_array(refs)],
                 )
                 rows: Iterable[Sequence[Any]] = cursor.fetchall()
         else:
+            queryset = Customer.objects.for_organisation(self.organisation).annotate(
+                **{f"read_{c}": ORM_READS[c] for c in columns if c in ORM_READS}
+            )
+            names = [f"read_{c}" if c in ORM_READS else c for c in columns]
             rows = [
                 row
                 for start in range(0, len(refs), LOOKUP_CHUNK)
-                for row in queryset.filter(reference_id__in=refs[start : start + LOOKUP_CHUNK])
-                .annotate(custom_text=Cast("custom_fields", TextField()))
-                .values_list(*BASE_COLUMNS[:-1], "custom_text")
+                for row in queryset.filter(
+                    reference_id__in=refs[start : start + LOOKUP_CHUNK]
+                ).values_list("reference_id", *names)
             ]
-        for row in rows:
-            values = dict(zip(BASE_COLUMNS, row, strict=True))
-            text = values["custom_fields"]
-            values["custom_fields"] = {} if text == "{}" else json.loads(text)
-            found[values["reference_id"]] = values
+        for ref, *values in rows:
+            found[ref] = dict(zip(columns, values, strict=True), reference_id=ref)
         return found
+
+    def _complete(self, existing: dict[str, dict[str, Any]], refs: list[str], full: bool) -> None:
+        """Add what validation compares to the stored customers among `refs`: the
+        template's columns, or every field when the sheet has identity/profile columns."""
+        if full:
+            queryset = Customer.objects.for_organisation(self.organisation)
+            for start in range(0, len(refs), LOOKUP_CHUNK):
+                chunk = queryset.filter(reference_id__in=refs[start : start + LOOKUP_CHUNK])
+                for values in chunk.values(*CUSTOMER_FIELDS):
+                    existing[values["reference_id"]].update(values)
+            return
+        for ref, values in self._read(refs, ROW_COLUMNS).items():
+            existing[ref].update(values)
 
     def _connections_of(self, customer_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         by_customer: dict[int, list[dict[str, Any]]] = {}
@@ -356,36 +380,57 @@ class Importer:
         live = [row for row in rows if row.outcome != RowOutcome.BLANK]
 
         first_row: dict[str, int] = {}
-        wanted: set[str] = set()
         for row in live:
-            self._parse_connects(row)
             row.reference = _reference_of(row.data.get("referenceId"))
-            if row.reference is not None:
-                if row.reference in first_row:
-                    row.duplicate = True
-                    row.errors.append(
-                        (
-                            "referenceId",
-                            f'Duplicate referenceId "{row.reference}": already on row '
-                            f"{first_row[row.reference]} (this row is skipped)",
-                        )
+            if row.reference is None:
+                continue
+            if row.reference in first_row:
+                row.duplicate = True
+                row.errors.append(
+                    (
+                        "referenceId",
+                        f'Duplicate referenceId "{row.reference}": already on row '
+                        f"{first_row[row.reference]} (this row is skipped)",
                     )
-                else:
-                    first_row[row.reference] = row.number
-                wanted.add(row.reference)
-            if row.items:
-                wanted.update(item.reference_id for item in row.items)
+                )
+            else:
+                first_row[row.reference] = row.number
 
         full = bool({"identity", "profile"} & set(self.columns))
-        existing = self._existing(sorted(wanted), full)
+        existing = self._read(sorted(first_row), KEY_COLUMNS)
         reject_unknown = self.organisation.reject_unknown_fields
+        plan.context = context = context_digest(
+            definitions=self.definitions, reject_unknown=reject_unknown, header=self.columns
+        )
+        wanted: set[str] = set()
+        for row in live:
+            current = existing.get(row.reference) if row.reference else None
+            if row.reference is not None and not row.duplicate:
+                row.source = row_source(row.data)
+                if current is not None and current["import_digest"] == row_digest(
+                    context, row.source
+                ):
+                    row.proven = True
+                    row.outcome = RowOutcome.UNCHANGED
+                    continue
+            self._parse_connects(row)
+            if row.items:
+                wanted.update(item.reference_id for item in row.items)
+        self._complete(
+            existing,
+            [r.reference for r in live if r.reference in existing and not r.proven],
+            full,
+        )
+        holders = sorted(wanted - existing.keys() - first_row.keys())
+        existing.update(self._read(holders, KEY_COLUMNS))
+
         columns = set(REQUIRED_COLUMNS) | {CONNECTS} | set(self.definitions)
         for done, row in enumerate(live, start=1):
             if done % PROGRESS_EVERY == 0:
                 self.progress(done // 2)
-            if row.duplicate:
+            if row.duplicate or row.proven:
                 continue
-            current = existing.get(row.reference) if row.reference else None
+            current = _loaded(existing.get(row.reference)) if row.reference else None
             try:
                 cleaned = clean_customer(
                     data=row.data,
@@ -415,6 +460,8 @@ class Importer:
         self._check_connections(live, existing)
         self._plan_connections(plan, live, existing)
         for row in live:
+            if row.proven:
+                continue
             if row.errors:
                 row.outcome = RowOutcome.SKIPPED
             elif row.existing is None:
@@ -423,8 +470,11 @@ class Importer:
             elif row.changed:
                 row.outcome = RowOutcome.UPDATED
                 plan.update.append(row)
-            elif row.outcome != RowOutcome.UPDATED:
+            elif row.outcome == RowOutcome.UPDATED:  # set by _plan_connections
+                plan.touched.append(row)
+            else:
                 row.outcome = RowOutcome.UNCHANGED
+                plan.verified.append(row)
         return plan
 
     def _check_connections(self, live: list[Row], existing: dict[str, dict[str, Any]]) -> None:
@@ -509,6 +559,15 @@ class Importer:
                     )
                 if row.existing is not None and not row.changed:
                     row.outcome = RowOutcome.UPDATED
+
+
+def _loaded(current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored customer with its custom fields parsed (read as JSON text: most rows of
+    a re-upload are proven unchanged and never need them)."""
+    if current is not None and isinstance(current["custom_fields"], str):
+        text = current["custom_fields"]
+        current["custom_fields"] = {} if text == "{}" else json.loads(text)
+    return current
 
 
 def _same_percentage(a: Decimal | None, b: Decimal | None) -> bool:

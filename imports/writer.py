@@ -25,6 +25,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from customers.models import Customer, OnboardingStatus
+from imports.fingerprint import row_digest
 from imports.importer import ImportFailed, Plan, Row
 from imports.sql import int_array
 from organisations.audit import current_actor
@@ -96,7 +97,18 @@ class Backend:
     ) -> list[int]:
         objs = [model(**constants, **row) for row in rows]
         created = model._default_manager.bulk_create(objs, batch_size=1000)
-        return [obj.pk for obj in created]
+        ids = [obj.pk for obj in created]
+        # bulk_create stamps auto_now fields with its own clock; keep the writer's, which
+        # the import digests of these rows were computed with.
+        stamps = {
+            f.attname: constants[f.attname]
+            for f in model._meta.concrete_fields
+            if f.attname in constants
+            and (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+        }
+        for start in range(0, len(ids), 500):
+            model._default_manager.filter(pk__in=ids[start : start + 500]).update(**stamps)
+        return ids
 
     def update(
         self,
@@ -272,6 +284,7 @@ class PlanWriter:
         new_ids = self._create_customers()
         self._update_customers()
         self._write_connections(new_ids)
+        self._record_digests()
         self._recheck_kyb()
 
     def _history(self, model: type[models.Model], ids: list[int], history_type: str) -> None:
@@ -339,7 +352,7 @@ class PlanWriter:
         rows: list[Row] = self.plan.create
         if not rows:
             return {}
-        varying = {"client_number", "search_text"}
+        varying = {"client_number", "search_text", "import_digest", "import_digest_at"}
         for row in rows:
             assert row.state is not None
             varying.update(row.state)
@@ -356,6 +369,8 @@ class PlanWriter:
         for row, number in zip(rows, self._client_numbers(len(rows)), strict=True):
             state = {**row.state, "client_number": number}  # type: ignore[dict-item]
             state["search_text"] = search(_Attrs({**constants, **state}))  # type: ignore[arg-type]
+            state["import_digest"] = row_digest(self.plan.context, row.source)
+            state["import_digest_at"] = self.now
             values.append(state)
         ids = self.backend.insert(Customer, values, constants)
         self._history(Customer, ids, "+")
@@ -365,7 +380,7 @@ class PlanWriter:
         rows = self.plan.update
         if not rows:
             return
-        columns: set[str] = {"search_text"}
+        columns: set[str] = {"search_text", "import_digest", "import_digest_at"}
         values = []
         search = Customer.build_search_text
         # search_text also folds what a row does not carry: read it for these rows only.
@@ -383,6 +398,8 @@ class PlanWriter:
             )
             state = {**extra[row.existing["id"]], **row.state}
             state["search_text"] = search(_Attrs(state))  # type: ignore[arg-type]
+            state["import_digest"] = row_digest(self.plan.context, row.source)
+            state["import_digest_at"] = self.now
             values.append(state)
         columns -= {"id", "organisation_id", "created_at", "updated_at", "client_number"}
         self.backend.update(Customer, values, sorted(columns), {"updated_at": self.now})
@@ -421,6 +438,34 @@ class PlanWriter:
                 row.pop("organisation_id", None)
             ids = self.backend.insert(Connection, rows, constants)
             self._history(Connection, ids, "+")
+
+    def _record_digests(self) -> None:
+        """Digests of the rows not written above (imports.fingerprint): customers whose
+        connections alone changed (their updated_at moves, as in relations.services),
+        and customers validated and found unchanged (updated_at stays)."""
+        context = self.plan.context
+        touched = [
+            {"id": row.existing["id"], "import_digest": row_digest(context, row.source)}
+            for row in self.plan.touched
+            if row.existing
+        ]
+        self.backend.update(
+            Customer,
+            touched,
+            ["import_digest"],
+            {"updated_at": self.now, "import_digest_at": self.now},
+        )
+        verified = [
+            {
+                "id": row.existing["id"],
+                "import_digest": digest,
+                "import_digest_at": row.existing["updated_at"],
+            }
+            for row in self.plan.verified
+            if row.existing
+            and (digest := row_digest(context, row.source)) != row.existing["import_digest"]
+        ]
+        self.backend.update(Customer, verified, ["import_digest", "import_digest_at"], {})
 
     def _recheck_kyb(self) -> None:
         """KYB constraints only bind approved companies; new customers are pending."""

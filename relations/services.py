@@ -122,6 +122,16 @@ def _write_history(connections: Sequence[Connection], history_type: str) -> None
     historical.objects.bulk_create(rows)
 
 
+def _connections_changed(*, customer: Customer) -> None:
+    """After a write to the customer's connections, its row locked: the customer's
+    updatedAt moves (connections are part of what a client, or a re-uploaded file,
+    compares against), then approved companies are checked again (KYB)."""
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).update(updated_at=now)
+    customer.updated_at = now
+    kyb_recheck(customer=customer)
+
+
 def connections_replace(*, customer: Customer, items: Sequence[ConnectItem]) -> list[Connection]:
     """Make `items` the customer's connections, all or nothing (seed 000's PUT).
 
@@ -180,7 +190,7 @@ def connections_replace(*, customer: Customer, items: Sequence[ConnectItem]) -> 
             _write_history(created, "+")
 
         if removed or changed or created:
-            kyb_recheck(customer=locked)
+            _connections_changed(customer=locked)
         return list(connections_for(customer=locked))
 
 
@@ -228,7 +238,7 @@ def connection_save(*, connection: Connection) -> Connection:
     with transaction.atomic():
         connection.customer = _lock(connection.customer)
         _save_checked(connection=connection)
-        kyb_recheck(customer=connection.customer)
+        _connections_changed(customer=connection.customer)
     return connection
 
 
@@ -250,7 +260,7 @@ def connection_add(*, customer: Customer, item: ConnectItem) -> Connection:
             valid_to=item.valid_to,
         )
         _save_checked(connection=connection)
-        kyb_recheck(customer=locked)
+        _connections_changed(customer=locked)
     return connection
 
 
@@ -289,7 +299,7 @@ def connection_update(*, connection: Connection, data: Mapping[str, Any]) -> Con
         connection.valid_from = item.valid_from
         connection.valid_to = item.valid_to
         _save_checked(connection=connection)
-        kyb_recheck(customer=locked)
+        _connections_changed(customer=locked)
     return connection
 
 
@@ -297,7 +307,7 @@ def connection_remove(*, connection: Connection) -> None:
     with transaction.atomic():
         locked = _lock(connection.customer)
         connection.delete()  # per instance: simple-history records the deletion
-        kyb_recheck(customer=locked)
+        _connections_changed(customer=locked)
 
 
 SPLIT_ROLE_MESSAGE = (

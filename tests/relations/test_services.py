@@ -128,8 +128,9 @@ def test_replace_reports_every_broken_invariant(org, company, people):
 def test_replace_resolves_references_in_one_query(org, company, django_assert_num_queries):
     holders = PersonFactory.create_batch(5, organisation=org)
     items = [ConnectItem(h.reference_id, "BANK_ACCOUNT") for h in holders]
-    # savepoint, lock, resolve, existing, insert, history insert, result, release
-    with django_assert_num_queries(8):
+    # savepoint, lock, resolve, existing, insert, history insert, the customer's
+    # updated_at, result, release
+    with django_assert_num_queries(9):
         connections_replace(customer=company, items=items)
 
 
@@ -152,6 +153,25 @@ def test_every_service_calls_kyb_recheck(company, people):
             )
         )
     assert recheck.call_count == 4
+
+
+def test_every_connection_write_moves_the_customers_updated_at(company, people):
+    def updated_at():
+        return type(company).objects.values_list("updated_at", flat=True).get(pk=company.pk)
+
+    seen = [updated_at()]
+    connections_replace(customer=company, items=[ConnectItem("P0", "UBO")])
+    seen.append(updated_at())
+    connections_replace(customer=company, items=[ConnectItem("P0", "UBO")])  # no change
+    assert updated_at() == seen[-1]
+    connection = connection_add(customer=company, item=ConnectItem("P1", "DIRECTOR"))
+    seen.append(updated_at())
+    connection_update(connection=connection, data={"validFrom": "2025-01-01"})
+    seen.append(updated_at())
+    connection_remove(connection=connection)
+    seen.append(updated_at())
+    assert seen == sorted(seen) and len(set(seen)) == len(seen)
+    assert not company.history.filter(history_type="~").exists()
 
 
 def test_history_channel_and_types(company, people):
