@@ -1,12 +1,73 @@
+"""Page-number pagination with the §3 `meta`, and a count that stays cheap.
+
+DRF's paginator runs COUNT(*) over the whole result on every page: at 100,000
+customers that costs more than the page itself (PERFORMANCE.md). Here the count is
+exact up to KYC_EXACT_COUNT_LIMIT rows (a bounded subquery); above that PostgreSQL's
+planner estimate is used and `meta` says so with `"totalElementsExact": false`, and
+every page is served (past the real end, empty). SQLite counts exactly.
+"""
+
+import json
+from functools import cached_property
 from typing import Any
 
-from django.core.paginator import InvalidPage
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db import connections
+from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kycregistry.api.responses import envelope
+
+
+def planner_estimate(queryset: QuerySet[Any]) -> int:
+    """The number of rows PostgreSQL's planner expects `queryset` to return."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        (plan,) = cursor.fetchone()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class CappedCountPaginator(Paginator):
+    @cached_property
+    def counted(self) -> tuple[int, bool]:
+        """(the number of rows, whether it is exact)."""
+        if not isinstance(self.object_list, QuerySet):
+            return len(self.object_list), True
+        queryset = self.object_list.order_by()
+        limit = settings.KYC_EXACT_COUNT_LIMIT
+        capped = queryset[: limit + 1].count()
+        if capped <= limit:
+            return capped, True
+        if connections[queryset.db].vendor != "postgresql":
+            return queryset.count(), True
+        return max(limit + 1, planner_estimate(queryset)), False
+
+    @property
+    def count(self) -> int:  # type: ignore[override]
+        return self.counted[0]
+
+    @property
+    def exact(self) -> bool:
+        return self.counted[1]
+
+    def validate_number(self, number: Any) -> int:
+        if self.exact:
+            return super().validate_number(number)
+        return int(number)  # an estimate may be low: every page is served, maybe empty
+
+    def page(self, number: Any) -> Page:
+        if self.exact:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return Page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
 class PagePagination(PageNumberPagination):
@@ -16,6 +77,7 @@ class PagePagination(PageNumberPagination):
     page_size_query_param = "pageSize"
     max_page_size = 100
     message = "Records fetched successfully"
+    django_paginator_class = CappedCountPaginator
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
         self._positive_int(request, self.page_query_param)
@@ -40,12 +102,15 @@ class PagePagination(PageNumberPagination):
     def meta(self) -> dict[str, Any]:
         page = self.page
         assert page is not None
-        return {
+        meta = {
             "page": page.number,
             "pageSize": page.paginator.per_page,
             "totalElements": page.paginator.count,
             "totalPages": page.paginator.num_pages,
         }
+        if not page.paginator.exact:  # type: ignore[attr-defined]
+            meta["totalElementsExact"] = False
+        return meta
 
     def get_paginated_response(self, data: Any) -> Response:
         return envelope(data, getattr(self, "response_message", self.message), meta=self.meta())
@@ -66,10 +131,12 @@ class PagePagination(PageNumberPagination):
                         "pageSize": {"type": "integer"},
                         "totalElements": {"type": "integer"},
                         "totalPages": {"type": "integer"},
+                        "totalElementsExact": {
+                            "type": "boolean",
+                            "description": "Present (false) only when totalElements is "
+                            "an estimate: more than KYC_EXACT_COUNT_LIMIT rows, PostgreSQL.",
+                        },
                     },
                 },
             },
         }
-
-
-__all__ = ["InvalidPage", "PagePagination"]

@@ -192,5 +192,7 @@ LOGGING = {
 
 # Product settings (README "Configuration").
 KYC_MAX_CONNECTS = 1000
+# Lists count their rows exactly up to this many; above, PostgreSQL estimates.
+KYC_EXACT_COUNT_LIMIT = env_int("KYC_EXACT_COUNT_LIMIT", 10_000)
 KYC_UPLOAD_MAX_BYTES = env_int("KYC_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 KYC_UPLOAD_MAX_ROWS = env_int("KYC_UPLOAD_MAX_ROWS", 1_000_000)

@@ -4,6 +4,7 @@ import pytest
 
 from customers.models import Customer, CustomerStatus
 from tests.factories import CompanyFactory, FieldDefinitionFactory, PersonFactory
+from tests.markers import postgres_behaviour, sqlite_behaviour
 
 pytestmark = pytest.mark.django_db
 
@@ -272,6 +273,38 @@ def test_list_paginates_with_meta(api, org):
     assert len(second["data"]) == 1
     ids = {c["id"] for c in payload["data"]} | {c["id"] for c in second["data"]}
     assert len(ids) == 3
+
+
+@pytest.fixture
+def five_over_a_limit_of_three(org, settings):
+    settings.KYC_EXACT_COUNT_LIMIT = 3
+    return [PersonFactory(organisation=org).pk for _ in range(5)]
+
+
+def test_count_up_to_the_limit_is_exact(api, org, settings):
+    settings.KYC_EXACT_COUNT_LIMIT = 3
+    for _ in range(3):
+        PersonFactory(organisation=org)
+    meta = api.get(URL, {"pageSize": 2}).json()["meta"]
+    assert meta == {"page": 1, "pageSize": 2, "totalElements": 3, "totalPages": 2}
+
+
+@sqlite_behaviour
+def test_sqlite_counts_past_the_limit_exactly(api, five_over_a_limit_of_three):
+    meta = api.get(URL, {"pageSize": 2}).json()["meta"]
+    assert meta == {"page": 1, "pageSize": 2, "totalElements": 5, "totalPages": 3}
+    assert api.get(URL, {"pageSize": 2, "page": 4}).status_code == 404
+
+
+@postgres_behaviour
+def test_postgresql_estimates_past_the_limit_and_says_so(api, five_over_a_limit_of_three):
+    meta = api.get(URL, {"pageSize": 2}).json()["meta"]
+    assert meta["totalElementsExact"] is False
+    assert meta["totalElements"] >= 4  # the planner's figure, never below the limit + 1
+    # Every page is served, whatever the estimate says: nothing is out of reach.
+    pages = [api.get(URL, {"pageSize": 2, "page": n}).json()["data"] for n in (1, 2, 3, 4)]
+    assert [len(page) for page in pages] == [2, 2, 1, 0]
+    assert sorted(c["id"] for page in pages for c in page) == sorted(five_over_a_limit_of_three)
 
 
 def test_page_size_capped_at_100(api, org):
