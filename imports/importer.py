@@ -404,12 +404,10 @@ class Importer:
         )
         wanted: set[str] = set()
         for row in live:
-            current = existing.get(row.reference) if row.reference else None
             if row.reference is not None and not row.duplicate:
                 row.source = row_source(row.data)
-                if current is not None and current["import_digest"] == row_digest(
-                    context, row.source
-                ):
+                stored = existing.get(row.reference)
+                if stored and stored["import_digest"] == row_digest(context, row.source):
                     row.proven = True
                     row.outcome = RowOutcome.UNCHANGED
                     continue

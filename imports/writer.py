@@ -98,8 +98,8 @@ class Backend:
         objs = [model(**constants, **row) for row in rows]
         created = model._default_manager.bulk_create(objs, batch_size=1000)
         ids = [obj.pk for obj in created]
-        # bulk_create stamps auto_now fields with its own clock; keep the writer's, which
-        # the import digests of these rows were computed with.
+        # bulk_create stamps auto_now fields with its own clock; keep the writer's (an
+        # import digest holds while import_digest_at equals updated_at).
         stamps = {
             f.attname: constants[f.attname]
             for f in model._meta.concrete_fields
