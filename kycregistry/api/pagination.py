@@ -57,15 +57,11 @@ class CappedCountPaginator(Paginator):
     def exact(self) -> bool:
         return self.counted[1]
 
-    def validate_number(self, number: Any) -> int:
-        if self.exact:
-            return super().validate_number(number)
-        return int(number)  # an estimate may be low: every page is served, maybe empty
-
     def page(self, number: Any) -> Page:
         if self.exact:
             return super().page(number)
-        number = self.validate_number(number)
+        # An estimate may be low: every page is served, past the real end empty.
+        number = int(number)
         bottom = (number - 1) * self.per_page
         return Page(self.object_list[bottom : bottom + self.per_page], number, self)
 
