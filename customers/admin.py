@@ -35,8 +35,8 @@ from kycregistry.admin import (
     TenantModelAdmin,
     admin_audit,
 )
+from onboarding.services import customer_approve, customer_reject
 from relations.admin_views import ownership_admin_urls
-from relations.kyb import customer_approve, customer_reject
 from relations.models import Connection
 from relations.services import connection_remove, connection_save
 

@@ -1,5 +1,7 @@
 import secrets
+from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -52,6 +54,59 @@ def risk_level_for(score: int | None) -> str | None:
 def new_client_number() -> str:
     """An 8-digit number without a leading zero (seed 004's clientNumber)."""
     return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
+def draw_client_numbers(*, organisation_id: UUID, count: int) -> list[str]:
+    """`count` distinct client numbers no customer of the organisation holds yet, for
+    every writer of new customers (a concurrent writer may still take one first: the
+    unique constraint has the last word). Large draws read the organisation's numbers
+    once; small ones ask only about the candidates."""
+    numbers: list[str] = []
+    chosen: set[str] = set()
+    taken: set[str] | None = None
+    if count > 1000:
+        taken = set(
+            Customer.objects.filter(organisation_id=organisation_id).values_list(
+                "client_number", flat=True
+            )
+        )
+    while len(numbers) < count:
+        candidates = {new_client_number() for _ in range(count - len(numbers))} - chosen
+        unavailable = (
+            taken
+            if taken is not None
+            else set(
+                Customer.objects.filter(
+                    organisation_id=organisation_id, client_number__in=candidates
+                ).values_list("client_number", flat=True)
+            )
+        )
+        fresh = candidates - unavailable
+        chosen |= fresh
+        numbers.extend(fresh)
+    return numbers
+
+
+# The customer columns `search_text` is folded from.
+SEARCH_INPUTS = ("name", "reference_id", "client_number", "email", "identifications")
+
+
+def search_text(values: Mapping[str, Any]) -> str:
+    """The accent- and case-folded text the `search` filter matches, from a customer's
+    SEARCH_INPUTS (the model's save and the bulk writer both call this)."""
+    numbers = [
+        str(item.get("identificationNumber", ""))
+        for item in values.get("identifications") or []
+        if isinstance(item, dict)
+    ]
+    parts = [
+        values.get("name"),
+        values.get("reference_id"),
+        values.get("client_number"),
+        values.get("email"),
+        *numbers,
+    ]
+    return fold(" ".join(part for part in parts if part))
 
 
 class Customer(models.Model):
@@ -174,13 +229,7 @@ class Customer(models.Model):
         return risk_level_for(self.risk_score)
 
     def build_search_text(self) -> str:
-        numbers = [
-            str(item.get("identificationNumber", ""))
-            for item in self.identifications or []
-            if isinstance(item, dict)
-        ]
-        parts = [self.name, self.reference_id, self.client_number, self.email, *numbers]
-        return fold(" ".join(part for part in parts if part))
+        return search_text({name: getattr(self, name) for name in SEARCH_INPUTS})
 
 
 class FieldType(models.TextChoices):

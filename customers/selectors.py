@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from customers.filters import CustomerFilter
@@ -44,30 +44,6 @@ def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Custo
                 errors[name] = list(messages)
         raise ValidationError(errors)
     return filterset.qs
-
-
-def connection_counts(*, customer: Customer) -> dict[str, Any]:
-    """How many connections the customer has (as the company/account: the list of
-    `GET /customers/{ref}/connections`) and holds towards others, by role; one query."""
-    from relations.models import Connection
-
-    rows = (
-        Connection.objects.filter(Q(customer=customer) | Q(connected_customer=customer))
-        .values("role")
-        .annotate(
-            own=Count("id", filter=Q(customer=customer)),
-            held=Count("id", filter=Q(connected_customer=customer)),
-        )
-        .order_by("role")
-    )
-    own = {row["role"]: row["own"] for row in rows if row["own"]}
-    held = {row["role"]: row["held"] for row in rows if row["held"]}
-    return {
-        "total": sum(own.values()),
-        "byRole": own,
-        "heldTotal": sum(held.values()),
-        "heldByRole": held,
-    }
 
 
 def field_definitions_for(*, organisation: Organisation) -> QuerySet[CustomerFieldDefinition]:

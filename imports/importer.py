@@ -11,7 +11,6 @@ in turn, and the writes are done in bulk by `imports.writer`.
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,6 +25,7 @@ from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
 from imports.sql import int_array, text_array
 from organisations.models import Organisation
+from relations.diff import ConnectionKey, diff_connections
 from relations.models import Connection
 from relations.validation import ConnectItem, connection_errors, parse_connects
 
@@ -520,36 +520,29 @@ class Importer:
         for row in owners:
             assert row.items is not None and row.reference is not None
             customer_id = row.existing["id"] if row.existing else -row.number
-            pool = {
-                (c["connected_customer_id"], c["role"], c["valid_from"], c["valid_to"]): c
-                for c in stored.get(customer_id, ())
-            }
-            touched = False
-            for item in row.items:
-                holder_id = holders[item.reference_id][0]
-                kept = pool.pop((holder_id, item.role, item.valid_from, item.valid_to), None)
-                if kept is None:
-                    plan.connections.create.append(
-                        {
-                            "organisation_id": organisation_id,
-                            "customer_id": customer_id,
-                            "connected_customer_id": holder_id,
-                            "role": item.role,
-                            "ownership_percentage": item.ownership_percentage,
-                            "valid_from": item.valid_from,
-                            "valid_to": item.valid_to,
-                        }
-                    )
-                    touched = True
-                elif not _same_percentage(kept["ownership_percentage"], item.ownership_percentage):
-                    plan.connections.update.append(
-                        {**kept, "ownership_percentage": item.ownership_percentage}
-                    )
-                    touched = True
-            if pool:
-                plan.connections.remove.extend(pool.values())
-                touched = True
-            if touched:
+            diff = diff_connections(
+                stored=stored.get(customer_id, ()),
+                key=_connection_key,
+                percentage=lambda c: c["ownership_percentage"],
+                wanted=((holders[item.reference_id][0], item) for item in row.items),
+            )
+            plan.connections.create.extend(
+                {
+                    "organisation_id": organisation_id,
+                    "customer_id": customer_id,
+                    "connected_customer_id": holder_id,
+                    "role": item.role,
+                    "ownership_percentage": item.ownership_percentage,
+                    "valid_from": item.valid_from,
+                    "valid_to": item.valid_to,
+                }
+                for holder_id, item in diff.create
+            )
+            plan.connections.update.extend(
+                {**kept, "ownership_percentage": percentage} for kept, percentage in diff.update
+            )
+            plan.connections.remove.extend(diff.remove)
+            if diff:
                 plan.connection_owners[customer_id] = row
                 if row.existing is not None:
                     plan.stored_connections[customer_id] = frozenset(
@@ -568,5 +561,5 @@ def _loaded(current: dict[str, Any] | None) -> dict[str, Any] | None:
     return current
 
 
-def _same_percentage(a: Decimal | None, b: Decimal | None) -> bool:
-    return a == b if a is not None and b is not None else a is b
+def _connection_key(c: dict[str, Any]) -> ConnectionKey:
+    return (c["connected_customer_id"], c["role"], c["valid_from"], c["valid_to"])

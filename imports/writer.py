@@ -3,18 +3,17 @@
 PostgreSQL: ids are drawn from the sequence in one query, rows go in with COPY (text
 format, built here: columns that are the same for every row are formatted once),
 updates COPY into a temporary table and `UPDATE … FROM` it, and history rows are
-copied from the written rows with `INSERT … SELECT` (PERFORMANCE.md: COPY is the
-floor; `save()` per row is 17× slower). Other databases (SQLite): the ORM's
-bulk_create/bulk_update. Both stamp history with the import's actor (the
-`organisations.audit` context), because simple-history's signals only fire on
-per-row saves.
+copied from the written rows with `INSERT … SELECT` (COPY is the floor; `save()`
+per row is 17× slower: docs/performance.md). Other databases (SQLite): the ORM's
+bulk_create/bulk_update. Only the writing is the import's own: client numbers,
+search_text, history stamps and the announcements of what changed
+(`kycregistry.events`) come from the helpers the services use.
 
 The caller runs `PlanWriter.write` inside one transaction.
 """
 
 import itertools
 import re
-import secrets
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,12 +23,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.utils import timezone
 
-from customers.models import Customer, OnboardingStatus
+from customers.models import SEARCH_INPUTS, Customer, draw_client_numbers, search_text
 from imports.fingerprint import row_digest
 from imports.importer import ImportFailed, Plan, Row
 from imports.sql import int_array
-from organisations.audit import current_actor
-from relations.kyb import kyb_recheck
+from kycregistry import events
+from organisations.audit import current_actor, history_stamp
 from relations.models import Connection
 
 CHUNK = 5000
@@ -38,7 +37,6 @@ CONCURRENT_CHANGE = (
     "imported. Upload the file again."
 )
 _temp_names = itertools.count(1)
-SEARCH_INPUTS = ("name", "reference_id", "client_number", "email", "identifications")
 _encoder = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -277,22 +275,22 @@ class PlanWriter:
         self.organisation_id = organisation_id
         self.backend = backend()
         self.now: datetime = timezone.now()
-        actor = current_actor()
-        self.stamp = {
-            "history_date": self.now,
-            "history_user_id": actor.user.pk if actor and actor.user else None,
-            "history_api_key_id": actor.api_key.pk if actor and actor.api_key else None,
-            "history_channel": actor.channel if actor else "import",
-            "history_change_reason": change_reason,
-        }
+        self.stamp = {"history_date": self.now, **history_stamp(reason=change_reason)}
 
     def write(self) -> None:
         self._check_unchanged()
         new_ids = self._create_customers()
-        self._update_customers()
-        self._write_connections(new_ids)
+        changed = self._update_customers()
+        connections = self._write_connections(new_ids)
         self._record_digests()
-        self._recheck_kyb()
+        actor = current_actor()
+        events.customers_written(
+            organisation_id=self.organisation_id,
+            created_ids=new_ids.values(),
+            changed_fields=changed,
+            actor=actor,
+        )
+        events.connections_changed(organisation_id=self.organisation_id, actor=actor, **connections)
 
     def _history(self, model: type[models.Model], ids: list[int], history_type: str) -> None:
         self.backend.history(model, ids, {**self.stamp, "history_type": history_type})
@@ -340,20 +338,6 @@ class PlanWriter:
 
     # -- customers -------------------------------------------------------------------
 
-    def _client_numbers(self, count: int) -> list[str]:
-        taken = set(
-            Customer.objects.for_organisation(self.organisation_id).values_list(
-                "client_number", flat=True
-            )
-        )
-        numbers: list[str] = []
-        while len(numbers) < count:
-            number = str(10_000_000 + secrets.randbelow(90_000_000))
-            if number not in taken:
-                taken.add(number)
-                numbers.append(number)
-        return numbers
-
     def _create_customers(self) -> dict[int, int]:
         """Insert the new customers; returns placeholder (-row number) → new id."""
         rows: list[Row] = self.plan.create
@@ -375,23 +359,23 @@ class PlanWriter:
             import_digest_at=self.now,
         )
         values: list[dict[str, Any]] = []
-        search = Customer.build_search_text
-        for row, number in zip(rows, self._client_numbers(len(rows)), strict=True):
+        numbers = draw_client_numbers(organisation_id=self.organisation_id, count=len(rows))
+        for row, number in zip(rows, numbers, strict=True):
             state = {**row.state, "client_number": number}  # type: ignore[dict-item]
-            state["search_text"] = search(_Attrs({**constants, **state}))  # type: ignore[arg-type]
+            state["search_text"] = search_text({**constants, **state})
             state["import_digest"] = row_digest(self.plan.context, row.source)
             values.append(state)
         ids = self.backend.insert(Customer, values, constants)
         self._history(Customer, ids, "+")
         return {-row.number: pk for row, pk in zip(rows, ids, strict=True)}
 
-    def _update_customers(self) -> None:
+    def _update_customers(self) -> dict[int, set[str]]:
+        """Write the changed customers; returns id → the names of its changed fields."""
         rows = self.plan.update
         if not rows:
-            return
-        columns: set[str] = {"search_text", "import_digest", "import_digest_at"}
+            return {}
+        changed: dict[int, set[str]] = {}
         values = []
-        search = Customer.build_search_text
         # search_text also folds what a row does not carry: read it for these rows only.
         extra = {
             values["id"]: values
@@ -402,24 +386,29 @@ class PlanWriter:
         }
         for row in rows:
             assert row.state is not None and row.existing is not None
-            columns.update(
+            changed[row.existing["id"]] = {
                 name for name, value in row.state.items() if value != row.existing.get(name)
-            )
+            }
             state = {**extra[row.existing["id"]], **row.state}
-            state["search_text"] = search(_Attrs(state))  # type: ignore[arg-type]
+            state["search_text"] = search_text(state)
             state["import_digest"] = row_digest(self.plan.context, row.source)
             state["import_digest_at"] = self.now
             values.append(state)
+        columns = {"search_text", "import_digest", "import_digest_at"}.union(*changed.values())
         columns -= {"id", "organisation_id", "created_at", "updated_at", "client_number"}
         self.backend.update(Customer, values, sorted(columns), {"updated_at": self.now})
         self._history(Customer, [state["id"] for state in values], "~")
+        return changed
 
     # -- connections -----------------------------------------------------------------
 
-    def _write_connections(self, new_ids: dict[int, int]) -> None:
+    def _write_connections(self, new_ids: dict[int, int]) -> dict[str, Any]:
+        """Write the planned connection changes; returns what `connections_changed`
+        announces of them."""
         plan = self.plan.connections
-        if plan.remove:
-            ids = [c["id"] for c in plan.remove]
+        removed = [events.RemovedConnection(**c) for c in plan.remove]
+        if removed:
+            ids = [c.id for c in removed]
             self._history(Connection, ids, "-")
             self.backend.delete(Connection, ids)
         if plan.update:
@@ -427,17 +416,18 @@ class PlanWriter:
                 Connection, plan.update, ["ownership_percentage"], {"updated_at": self.now}
             )
             self._history(Connection, [c["id"] for c in plan.update], "~")
-        if plan.create:
-            rows = [
-                {
-                    **item,
-                    "customer_id": new_ids.get(item["customer_id"], item["customer_id"]),
-                    "connected_customer_id": new_ids.get(
-                        item["connected_customer_id"], item["connected_customer_id"]
-                    ),
-                }
-                for item in plan.create
-            ]
+        rows = [
+            {
+                **item,
+                "customer_id": new_ids.get(item["customer_id"], item["customer_id"]),
+                "connected_customer_id": new_ids.get(
+                    item["connected_customer_id"], item["connected_customer_id"]
+                ),
+            }
+            for item in plan.create
+        ]
+        added: list[int] = []
+        if rows:
             constants = {
                 "organisation_id": self.organisation_id,
                 "created_at": self.now,
@@ -445,8 +435,15 @@ class PlanWriter:
             }
             for row in rows:
                 row.pop("organisation_id", None)
-            ids = self.backend.insert(Connection, rows, constants)
-            self._history(Connection, ids, "+")
+            added = self.backend.insert(Connection, rows, constants)
+            self._history(Connection, added, "+")
+        return {
+            "customer_ids": {new_ids.get(pk, pk) for pk in self.plan.connection_owners},
+            "holder_ids": {c["connected_customer_id"] for c in (*rows, *plan.update, *plan.remove)},
+            "added": added,
+            "updated": [c["id"] for c in plan.update],
+            "removed": removed,
+        }
 
     def _record_digests(self) -> None:
         """Digests of the rows not written above (imports.fingerprint): customers whose
@@ -475,20 +472,3 @@ class PlanWriter:
             and (digest := row_digest(context, row.source)) != row.existing["import_digest"]
         ]
         self.backend.update(Customer, verified, ["import_digest", "import_digest_at"], {})
-
-    def _recheck_kyb(self) -> None:
-        """KYB constraints only bind approved companies; new customers are pending."""
-        owners = [pk for pk in self.plan.connection_owners if pk > 0]
-        for start in range(0, len(owners), CHUNK):
-            for customer in Customer.objects.filter(
-                pk__in=owners[start : start + CHUNK],
-                onboarding_status=OnboardingStatus.APPROVED,
-            ):
-                kyb_recheck(customer=customer)
-
-
-class _Attrs:
-    """Attribute access over a dict, for Customer.build_search_text."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__ = values

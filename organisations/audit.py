@@ -83,6 +83,18 @@ class AuditedHistory(models.Model):
         abstract = True
 
 
+def history_stamp(*, reason: str | None = None) -> dict[str, Any]:
+    """The who, channel and reason columns of a history row written now: by the signal
+    below for per-row saves, and by bulk writers (connections, imports) for theirs."""
+    actor = current_actor()
+    return {
+        "history_user_id": actor.user.pk if actor and actor.user else None,
+        "history_api_key_id": actor.api_key.pk if actor and actor.api_key else None,
+        "history_channel": actor.channel if actor else Channel.SYSTEM,
+        "history_change_reason": reason,
+    }
+
+
 @receiver(pre_create_historical_record)
 def _stamp_actor(sender: Any, history_instance: Any, **kwargs: Any) -> None:
     actor = current_actor()
@@ -91,15 +103,8 @@ def _stamp_actor(sender: Any, history_instance: Any, **kwargs: Any) -> None:
         if history_instance.history_user_id is not None:
             history_instance.history_channel = Channel.ADMIN
         return
-    history_instance.history_channel = actor.channel
-    history_instance.history_api_key = actor.api_key
-    if actor.user is not None:
-        history_instance.history_user = actor.user
-
-
-def history_actor_kwargs() -> dict[str, Any]:
-    """Fields for historical rows created by `bulk_create_with_history`."""
-    actor = current_actor()
-    if actor is None:
-        return {}
-    return {"history_channel": actor.channel, "history_api_key": actor.api_key}
+    stamp = history_stamp(reason=history_instance.history_change_reason)
+    if stamp["history_user_id"] is None:
+        del stamp["history_user_id"]  # keep the user the middleware may have set
+    for name, value in stamp.items():
+        setattr(history_instance, name, value)

@@ -10,10 +10,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.signals import pre_create_historical_record
 
 from customers.models import Customer
-from relations.kyb import kyb_recheck
+from customers.services import customer_upsert, customers_touch
+from kycregistry import events
+from organisations.audit import current_actor, history_stamp
+from relations.diff import diff_connections
 from relations.models import Connection
 from relations.selectors import connections_for
 from relations.validation import (
@@ -45,9 +47,6 @@ def _upsert_inline_customers(*, customer: Customer, items: Sequence[ConnectItem]
     inline = {item.reference_id: item for item in reversed(items) if item.customer is not None}
     if not inline:
         return
-    # customers.services imports this module (connects in customer_upsert).
-    from customers.services import customer_upsert
-
     for item in sorted(inline.values(), key=lambda item: item.index):
         assert item.customer is not None
         path = f"connects[{item.index}].customer"
@@ -94,42 +93,57 @@ def _as_item(connection: Connection) -> ConnectItem:
 
 
 def _write_history(connections: Sequence[Connection], history_type: str) -> None:
-    """History rows for bulk writes, stamped by the same signal as per-row saves."""
+    """History rows for bulk writes, stamped like the per-row saves' (`history_stamp`)."""
     if not connections:
         return
     historical = Connection.history.model
-    now = timezone.now()
-    rows = []
-    for connection in connections:
-        user = historical.get_default_history_user(connection)
-        row = historical(
-            history_date=now,
-            history_type=history_type,
-            history_user=user,
-            history_change_reason=None,
-            **{f.attname: getattr(connection, f.attname) for f in historical.tracked_fields},
-        )
-        pre_create_historical_record.send(
-            sender=historical,
-            instance=connection,
-            history_date=now,
-            history_user=user,
-            history_change_reason=None,
-            history_instance=row,
-            using=None,
-        )
-        rows.append(row)
-    historical.objects.bulk_create(rows)
+    stamp = {**history_stamp(), "history_date": timezone.now(), "history_type": history_type}
+    historical.objects.bulk_create(
+        [
+            historical(
+                **stamp,
+                **{f.attname: getattr(connection, f.attname) for f in historical.tracked_fields},
+            )
+            for connection in connections
+        ]
+    )
 
 
-def _connections_changed(*, customer: Customer) -> None:
-    """After a write to the customer's connections, its row locked: the customer's
-    updatedAt moves (connections are part of what a client, or a re-uploaded file,
-    compares against), then approved companies are checked again (KYB)."""
-    now = timezone.now()
-    Customer.objects.filter(pk=customer.pk).update(updated_at=now)
-    customer.updated_at = now
-    kyb_recheck(customer=customer)
+def _removed(connection: Connection) -> events.RemovedConnection:
+    return events.RemovedConnection(
+        id=connection.pk,
+        customer_id=connection.customer_id,
+        connected_customer_id=connection.connected_customer_id,
+        role=connection.role,
+        ownership_percentage=connection.ownership_percentage,
+        valid_from=connection.valid_from,
+        valid_to=connection.valid_to,
+    )
+
+
+def _connections_changed(
+    *,
+    customer: Customer,
+    added: Sequence[Connection] = (),
+    updated: Sequence[Connection] = (),
+    removed: Sequence[events.RemovedConnection] = (),
+) -> None:
+    """After a write to the customer's connections, its row locked: its updatedAt moves
+    (connections are part of what a client, or a re-uploaded file, compares against),
+    then the change is announced (KYB review flags react to it)."""
+    customer.updated_at = customers_touch(ids=[customer.pk])
+    events.connections_changed(
+        organisation_id=customer.organisation_id,
+        customer_ids=[customer.pk],
+        holder_ids={
+            *(c.connected_customer_id for c in (*added, *updated)),
+            *(c.connected_customer_id for c in removed),
+        },
+        added=[c.pk for c in added],
+        updated=[c.pk for c in updated],
+        removed=removed,
+        actor=current_actor(),
+    )
 
 
 def connections_replace(*, customer: Customer, items: Sequence[ConnectItem]) -> list[Connection]:
@@ -145,35 +159,33 @@ def connections_replace(*, customer: Customer, items: Sequence[ConnectItem]) -> 
         holders = _resolve_holders(customer=locked, refs=(item.reference_id for item in items))
         _check(customer=locked, items=items, holders=holders)
 
-        pool: dict[tuple, Connection] = {
-            (c.connected_customer_id, c.role, c.valid_from, c.valid_to): c
-            for c in Connection.objects.filter(customer=locked)
-        }
+        diff = diff_connections(
+            stored=Connection.objects.filter(customer=locked),
+            key=lambda c: (c.connected_customer_id, c.role, c.valid_from, c.valid_to),
+            percentage=lambda c: c.ownership_percentage,
+            wanted=((holders[item.reference_id][0], item) for item in items),
+        )
         now = timezone.now()
-        created: list[Connection] = []
-        changed: list[Connection] = []
-        for item in items:
-            holder_id = holders[item.reference_id][0]
-            kept = pool.pop((holder_id, item.role, item.valid_from, item.valid_to), None)
-            if kept is None:
-                created.append(
-                    Connection(
-                        organisation_id=locked.organisation_id,
-                        customer=locked,
-                        connected_customer_id=holder_id,
-                        role=item.role,
-                        ownership_percentage=item.ownership_percentage,
-                        valid_from=item.valid_from,
-                        valid_to=item.valid_to,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            elif kept.ownership_percentage != item.ownership_percentage:
-                kept.ownership_percentage = item.ownership_percentage
-                kept.updated_at = now
-                changed.append(kept)
-        removed = list(pool.values())
+        created = [
+            Connection(
+                organisation_id=locked.organisation_id,
+                customer=locked,
+                connected_customer_id=holder_id,
+                role=item.role,
+                ownership_percentage=item.ownership_percentage,
+                valid_from=item.valid_from,
+                valid_to=item.valid_to,
+                created_at=now,
+                updated_at=now,
+            )
+            for holder_id, item in diff.create
+        ]
+        changed = []
+        for kept, percentage in diff.update:
+            kept.ownership_percentage = percentage
+            kept.updated_at = now
+            changed.append(kept)
+        removed = [_removed(c) for c in diff.remove]
 
         # parse_connects and connection_errors have checked every field and the set;
         # the table's check constraints back them up. A full_clean() per row would cost
@@ -181,7 +193,7 @@ def connections_replace(*, customer: Customer, items: Sequence[ConnectItem]) -> 
         if removed:
             # Connection has post_delete receivers (simple-history), so Django deletes
             # row by row and each deletion gets its history record.
-            Connection.objects.filter(pk__in=[c.pk for c in removed]).delete()
+            Connection.objects.filter(pk__in=[c.id for c in removed]).delete()
         if changed:
             Connection.objects.bulk_update(changed, ["ownership_percentage", "updated_at"])
             _write_history(changed, "~")
@@ -189,8 +201,8 @@ def connections_replace(*, customer: Customer, items: Sequence[ConnectItem]) -> 
             Connection.objects.bulk_create(created)
             _write_history(created, "+")
 
-        if removed or changed or created:
-            _connections_changed(customer=locked)
+        if diff:
+            _connections_changed(customer=locked, added=created, updated=changed, removed=removed)
         return list(connections_for(customer=locked))
 
 
@@ -237,8 +249,13 @@ def connection_save(*, connection: Connection) -> Connection:
     """Create or update one connection instance (the admin's form), with every §5 check."""
     with transaction.atomic():
         connection.customer = _lock(connection.customer)
+        created = connection.pk is None
         _save_checked(connection=connection)
-        _connections_changed(customer=connection.customer)
+        _connections_changed(
+            customer=connection.customer,
+            added=[connection] if created else [],
+            updated=[] if created else [connection],
+        )
     return connection
 
 
@@ -260,7 +277,7 @@ def connection_add(*, customer: Customer, item: ConnectItem) -> Connection:
             valid_to=item.valid_to,
         )
         _save_checked(connection=connection)
-        _connections_changed(customer=locked)
+        _connections_changed(customer=locked, added=[connection])
     return connection
 
 
@@ -299,15 +316,18 @@ def connection_update(*, connection: Connection, data: Mapping[str, Any]) -> Con
         connection.valid_from = item.valid_from
         connection.valid_to = item.valid_to
         _save_checked(connection=connection)
-        _connections_changed(customer=locked)
+        _connections_changed(customer=locked, updated=[connection])
     return connection
 
 
 def connection_remove(*, connection: Connection) -> None:
     with transaction.atomic():
         locked = _lock(connection.customer)
+        # As it is now that we hold the lock, not as the caller read it.
+        connection = Connection.objects.get(pk=connection.pk)
+        removed = _removed(connection)
         connection.delete()  # per instance: simple-history records the deletion
-        _connections_changed(customer=locked)
+        _connections_changed(customer=locked, removed=[removed])
 
 
 SPLIT_ROLE_MESSAGE = (

@@ -1,8 +1,11 @@
 """The three actors of every API test: A's full key, A's read-only key, B's key."""
 
+from collections.abc import Iterator
+
 import pytest
 from rest_framework.test import APIClient
 
+from kycregistry import events
 from organisations.models import Organisation, Scope
 from organisations.services import api_key_create
 from tests.factories import OrganisationFactory
@@ -50,3 +53,14 @@ def outsider_api(other_org: Organisation) -> APIClient:
 @pytest.fixture
 def anon_api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def announced() -> Iterator[list[events.Event]]:
+    """Every event announced through kycregistry.events while the test runs, in order."""
+    seen: list[events.Event] = []
+    for event_type in (events.CustomersWritten, events.ConnectionsChanged):
+        events.subscribe(event_type, seen.append)
+    yield seen
+    for event_type in (events.CustomersWritten, events.ConnectionsChanged):
+        events.unsubscribe(event_type, seen.append)

@@ -24,7 +24,6 @@ from customers.api.serializers import (
 )
 from customers.models import Customer, CustomerFieldDefinition
 from customers.selectors import (
-    connection_counts,
     customer_get,
     customer_list,
     field_definition_get,
@@ -33,8 +32,6 @@ from customers.selectors import (
 from customers.services import (
     CustomerExists,
     customer_deactivate,
-    customer_update,
-    customer_upsert,
     field_definition_create,
     field_definition_delete,
     field_definition_update,
@@ -44,6 +41,8 @@ from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
+from onboarding.services import customer_update_with_connections, customer_upsert_with_connections
+from relations.selectors import connection_counts
 
 NOT_FOUND = {404: error_response('"Customer not found" (also another organisation\'s).')}
 FIELD_NOT_FOUND = {404: error_response('"Customer field not found".')}
@@ -148,7 +147,7 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
     def post(self, request: Request) -> Response:
         only_create = request.headers.get("If-None-Match", "").strip() == "*"
         try:
-            result = customer_upsert(
+            result = customer_upsert_with_connections(
                 organisation=self.organisation, data=request.data, only_create=only_create
             )
         except CustomerExists as exc:
@@ -188,7 +187,9 @@ class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
         responses={200: CUSTOMER_WRITE, **INVALID, **AUTH_ERRORS, **NOT_FOUND},
     )
     def patch(self, request: Request, reference_id: str) -> Response:
-        result = customer_update(customer=self.get_customer(reference_id), data=request.data)
+        result = customer_update_with_connections(
+            customer=self.get_customer(reference_id), data=request.data
+        )
         data = self.customer_data(result.customer, ignoredFields=result.ignored_fields)
         return envelope(data, "Customer updated successfully")
 

@@ -8,6 +8,7 @@ from customers.services.customers import (
     customer_set_onboarding_status,
     customer_update,
     customer_upsert,
+    customers_touch,
 )
 from customers.services.fields import (
     field_definition_create,
@@ -23,6 +24,7 @@ __all__ = [
     "customer_set_onboarding_status",
     "customer_update",
     "customer_upsert",
+    "customers_touch",
     "field_definition_create",
     "field_definition_delete",
     "field_definition_update",

@@ -1,23 +1,31 @@
 """Customer writes: upsert by referenceId, PATCH, deactivation, onboarding status, and
-the model-instance save the admin uses.
+the model-instance save the admin uses. Each announces what it wrote through
+`kycregistry.events`.
+
+These write the customer row only: a payload's `connects` is handed back in the
+result (`UpsertResult.connects`) for `onboarding.services`, which applies it in the
+same transaction.
 
 accountTypeId cannot change once a customer exists: a person's connections (director,
 UBO) would silently become invalid, and a compliance record of a person that turns into
 a company is a new record, not an edit.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from customers.models import (
     Customer,
     CustomerFieldDefinition,
     CustomerStatus,
     OnboardingStatus,
-    new_client_number,
+    draw_client_numbers,
 )
 from customers.validation import (
     CleanedCustomer,
@@ -26,6 +34,8 @@ from customers.validation import (
     record_errors,
     require_object,
 )
+from kycregistry import events
+from organisations.audit import current_actor
 from organisations.models import Organisation
 
 # A create can lose a race for its referenceId (→ update) or, rarely, for its random
@@ -46,6 +56,7 @@ class UpsertResult:
     customer: Customer
     created: bool
     ignored_fields: list[str] = field(default_factory=list)
+    connects: Any = None  # the payload's raw `connects` list, not applied here
 
 
 def field_definitions(*, organisation: Organisation) -> dict[str, CustomerFieldDefinition]:
@@ -65,29 +76,37 @@ def _validate(customer: Customer) -> None:
     customer.full_clean(validate_unique=False, validate_constraints=False)
 
 
-def _apply(customer: Customer, cleaned: CleanedCustomer) -> bool:
-    """Set what the payload changes and save; an unchanged customer is not written
-    (no history row, no updatedAt bump)."""
-    changed = False
+def _apply(customer: Customer, cleaned: CleanedCustomer) -> set[str]:
+    """Set what the payload changes and save; returns the names of the fields that
+    changed. An unchanged customer is not written (no history row, no updatedAt bump)."""
+    changed = set()
     for name, value in cleaned.fields.items():
         if getattr(customer, name) != value:
             setattr(customer, name, value)
-            changed = True
+            changed.add(name)
     if cleaned.custom_fields != customer.custom_fields:
         customer.custom_fields = cleaned.custom_fields
-        changed = True
+        changed.add("custom_fields")
     if changed:
         _validate(customer)
         customer.save()
     return changed
 
 
-def _replace_connections(customer: Customer, raw: Any) -> None:
-    # relations.services imports customers.services (inline customers, seed 004).
-    from relations.services import connections_replace
-    from relations.validation import parse_connects
+def _announce(customer: Customer, *, created: bool = False, changed: Collection[str] = ()) -> None:
+    events.customers_written(
+        organisation_id=customer.organisation_id,
+        created_ids=[customer.pk] if created else [],
+        changed_fields={customer.pk: changed},
+        actor=current_actor(),
+    )
 
-    connections_replace(customer=customer, items=parse_connects(raw))
+
+def customers_touch(*, ids: Collection[int]) -> datetime:
+    """Move the customers' updatedAt to now (their connections changed) and return it."""
+    now = timezone.now()
+    Customer.objects.filter(pk__in=ids).update(updated_at=now)
+    return now
 
 
 def _locked(organisation: Organisation, reference_id: str) -> Customer | None:
@@ -125,14 +144,20 @@ def customer_upsert(
                 cleaned = clean_customer(
                     data=data, definitions=definitions, existing=existing, reject_unknown=reject
                 )
-                _apply(existing, cleaned)
-                if cleaned.connects is not None:
-                    _replace_connections(existing, cleaned.connects)
-                return UpsertResult(existing, created=False, ignored_fields=cleaned.ignored_fields)
+                _announce(existing, changed=_apply(existing, cleaned))
+                return UpsertResult(
+                    existing,
+                    created=False,
+                    ignored_fields=cleaned.ignored_fields,
+                    connects=cleaned.connects,
+                )
 
             cleaned = clean_customer(data=data, definitions=definitions, reject_unknown=reject)
             customer = Customer(
-                organisation=organisation, **cleaned.fields, custom_fields=cleaned.custom_fields
+                organisation=organisation,
+                **cleaned.fields,
+                custom_fields=cleaned.custom_fields,
+                client_number=draw_client_numbers(organisation_id=organisation.pk, count=1)[0],
             )
             _validate(customer)
             try:
@@ -140,9 +165,13 @@ def customer_upsert(
                     customer.save(force_insert=True)
             except IntegrityError:
                 continue  # lost the race for the referenceId or drew a taken client number
-            if cleaned.connects is not None:
-                _replace_connections(customer, cleaned.connects)
-            return UpsertResult(customer, created=True, ignored_fields=cleaned.ignored_fields)
+            _announce(customer, created=True)
+            return UpsertResult(
+                customer,
+                created=True,
+                ignored_fields=cleaned.ignored_fields,
+                connects=cleaned.connects,
+            )
     raise ValidationError(
         "Could not save the customer after several attempts; please retry the request."
     )
@@ -164,10 +193,10 @@ def customer_update(
             reject_unknown=_reject_unknown(organisation, reject_unknown),
             partial=True,
         )
-        _apply(locked, cleaned)
-        if cleaned.connects is not None:
-            _replace_connections(locked, cleaned.connects)
-    return UpsertResult(locked, created=False, ignored_fields=cleaned.ignored_fields)
+        _announce(locked, changed=_apply(locked, cleaned))
+    return UpsertResult(
+        locked, created=False, ignored_fields=cleaned.ignored_fields, connects=cleaned.connects
+    )
 
 
 def customer_deactivate(*, customer: Customer) -> Customer:
@@ -177,6 +206,7 @@ def customer_deactivate(*, customer: Customer) -> Customer:
         if locked.status != CustomerStatus.INACTIVE:
             locked.status = CustomerStatus.INACTIVE
             locked.save()
+            _announce(locked, changed=["status"])
     return locked
 
 
@@ -190,6 +220,7 @@ def customer_set_onboarding_status(*, customer: Customer, status: str) -> Custom
         if locked.onboarding_status != status:
             locked.onboarding_status = status
             locked.save()
+            _announce(locked, changed=["onboarding_status"])
     return locked
 
 
@@ -201,10 +232,17 @@ def customer_save(*, customer: Customer) -> Customer:
     if errors:
         raise ValidationError(errors)
     customer.full_clean()
+    created = customer.pk is None
+    if created:
+        customer.client_number = draw_client_numbers(
+            organisation_id=customer.organisation_id, count=1
+        )[0]
     for _attempt in range(MAX_CREATE_ATTEMPTS):
         try:
             with transaction.atomic():
+                changed = [] if created else _changed_fields(customer)
                 customer.save()
+                _announce(customer, created=created, changed=changed)
             return customer
         except IntegrityError:
             taken = (
@@ -214,9 +252,22 @@ def customer_save(*, customer: Customer) -> Customer:
                 .exclude(pk=customer.pk)
                 .exists()
             )
-            if customer.pk is not None or not taken:
+            if not created or not taken:
                 raise ValidationError(
                     "The customer changed or was created at the same time; please retry."
                 ) from None
-            customer.client_number = new_client_number()
+            customer.client_number = draw_client_numbers(
+                organisation_id=customer.organisation_id, count=1
+            )[0]
     raise ValidationError("Could not draw a free client number; please retry.")
+
+
+# Columns every save rewrites: not what the admin changed.
+DERIVED_FIELDS = {"search_text", "updated_at", "created_at", "import_digest", "import_digest_at"}
+
+
+def _changed_fields(customer: Customer) -> list[str]:
+    """The fields of `customer` that differ from its stored row."""
+    names = [f.attname for f in Customer._meta.concrete_fields if f.attname not in DERIVED_FIELDS]
+    stored = Customer.objects.filter(pk=customer.pk).values(*names).first() or {}
+    return [name for name in names if stored.get(name) != getattr(customer, name)]

@@ -35,7 +35,9 @@ INSTALLED_APPS = [
     "organisations",
     "customers",
     "relations",
+    "onboarding",
     "imports",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ from kycregistry.api.exceptions import error_body
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
+from onboarding.services import KybConstraintsFailed, customer_approve, customer_reject
 from organisations.models import Scope
 from relations.api.ownership_serializers import (
     OrganizationQuerySerializer,
@@ -29,7 +30,6 @@ from relations.api.ownership_serializers import (
 )
 from relations.exports.bods import bods_statements
 from relations.exports.ftm import ftm_entities
-from relations.kyb import KybConstraintsFailed, customer_approve, customer_reject
 from relations.ownership import OwnershipStructure, ownership_structure
 
 ERRORS = {

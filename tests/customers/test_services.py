@@ -5,6 +5,7 @@ import itertools
 import pytest
 from django.core.exceptions import ValidationError
 
+import customers.models
 from customers.models import Customer
 from customers.services import (
     CustomerExists,
@@ -17,8 +18,7 @@ from customers.services import (
     field_definition_update,
 )
 from organisations.audit import Channel, audit_context
-from relations.models import Connection
-from tests.factories import CompanyFactory, FieldDefinitionFactory, PersonFactory
+from tests.factories import FieldDefinitionFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,55 +57,12 @@ def test_reject_unknown_argument_overrides_the_organisation(org):
 def test_taken_client_number_is_redrawn(org, monkeypatch):
     PersonFactory(organisation=org, client_number="11111111")
     numbers = itertools.chain(["11111111"], itertools.repeat("22222222"))
-    field = Customer._meta.get_field("client_number")
-    # Field caches its default callable in _get_default.
-    monkeypatch.setattr(field, "_get_default", lambda: next(numbers))
+    monkeypatch.setattr(customers.models, "new_client_number", lambda: next(numbers))
     result = customer_upsert(
         organisation=org, data={"name": "A", "referenceId": "R1", "accountTypeId": 1}
     )
     assert result.created
     assert result.customer.client_number == "22222222"
-
-
-def test_connects_written_in_the_same_transaction(org):
-    company = CompanyFactory(organisation=org, reference_id="COMP-001")
-    result = customer_upsert(
-        organisation=org,
-        data={
-            "name": "Jane",
-            "referenceId": "550",
-            "accountTypeId": 1,
-            "connects": [{"referenceId": "COMP-001", "role": "SHAREHOLDER"}],
-        },
-    )
-    assert Connection.objects.filter(
-        customer=result.customer, connected_customer=company, role="SHAREHOLDER"
-    ).exists()
-
-
-def test_failing_connects_roll_the_customer_back(org):
-    with pytest.raises(ValidationError) as caught:
-        customer_upsert(
-            organisation=org,
-            data={
-                "name": "Jane",
-                "referenceId": "550",
-                "accountTypeId": 1,
-                "connects": [{"referenceId": "NOPE", "role": "DIRECTOR"}],
-            },
-        )
-    assert "Connected customer(s) not found: NOPE" in caught.value.messages
-    assert not Customer.objects.exists()
-
-
-def test_failing_connects_roll_an_update_back(org):
-    PersonFactory(organisation=org, reference_id="550", name="Old")
-    with pytest.raises(ValidationError):
-        customer_update(
-            customer=Customer.objects.get(),
-            data={"name": "New", "connects": [{"referenceId": "NOPE", "role": "DIRECTOR"}]},
-        )
-    assert Customer.objects.get().name == "Old"
 
 
 def test_update_without_changes_does_not_write(org):

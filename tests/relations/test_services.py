@@ -2,11 +2,11 @@
 
 from datetime import date
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from kycregistry import events
 from organisations.audit import Channel, audit_context
 from relations.models import Connection, Role
 from relations.selectors import connections_for
@@ -129,30 +129,40 @@ def test_replace_resolves_references_in_one_query(org, company, django_assert_nu
     holders = PersonFactory.create_batch(5, organisation=org)
     items = [ConnectItem(h.reference_id, "BANK_ACCOUNT") for h in holders]
     # savepoint, lock, resolve, existing, insert, history insert, the customer's
-    # updated_at, result, release
-    with django_assert_num_queries(9):
+    # updated_at, the KYB reaction's look for approved companies, result, release
+    with django_assert_num_queries(10):
         connections_replace(customer=company, items=items)
 
 
-def test_replace_calls_kyb_recheck_after_a_change(company, people):
-    with mock.patch("relations.services.kyb_recheck") as recheck:
-        connections_replace(customer=company, items=[ConnectItem("P0", "UBO")])
-        connections_replace(customer=company, items=[ConnectItem("P0", "UBO")])
-    assert recheck.call_count == 1
-    assert recheck.call_args.kwargs["customer"].pk == company.pk
+def test_replace_announces_only_a_change(company, people, announced):
+    connections_replace(customer=company, items=[ConnectItem("P0", "UBO")])
+    connections_replace(customer=company, items=[ConnectItem("P0", "UBO")])  # no change
+    (event,) = [e for e in announced if isinstance(e, events.ConnectionsChanged)]
+    connection = Connection.objects.get()
+    assert event.customer_ids == {company.pk}
+    assert event.holder_ids == {people[0].pk}
+    assert (event.added, event.updated, event.removed) == ((connection.pk,), (), ())
 
 
-def test_every_service_calls_kyb_recheck(company, people):
-    with mock.patch("relations.services.kyb_recheck") as recheck:
-        connection = connection_add(customer=company, item=ConnectItem("P0", "UBO"))
-        connection_update(connection=connection, data={"role": "DIRECTOR"})
-        connection_remove(connection=connection)
-        connection_save(
-            connection=Connection(
-                customer=company, connected_customer=people[1], role=Role.DIRECTOR
-            )
-        )
-    assert recheck.call_count == 4
+def test_every_service_announces_what_it_changed(company, people, announced):
+    connection = connection_add(customer=company, item=ConnectItem("P0", "UBO"))
+    pk = connection.pk
+    connection_update(connection=connection, data={"role": "DIRECTOR"})
+    connection_remove(connection=connection)
+    saved = connection_save(
+        connection=Connection(customer=company, connected_customer=people[1], role=Role.DIRECTOR)
+    )
+    changes = [
+        (e.added, e.updated, tuple((r.id, r.role) for r in e.removed))
+        for e in announced
+        if isinstance(e, events.ConnectionsChanged)
+    ]
+    assert changes == [
+        ((pk,), (), ()),
+        ((), (pk,), ()),
+        ((), (), ((pk, "DIRECTOR"),)),
+        ((saved.pk,), (), ()),
+    ]
 
 
 def test_every_connection_write_moves_the_customers_updated_at(company, people):

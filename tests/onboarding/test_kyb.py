@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from customers.models import OnboardingStatus
-from relations.kyb import (
+from onboarding.kyb import (
     MIN_AUTHORIZED_PERSONS,
     MIN_SHAREHOLDERS,
     MIN_TOTAL_SHAREHOLDING,

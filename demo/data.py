@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from customers.models import Customer, CustomerFieldDefinition
 from customers.services import customer_upsert, field_definition_create
 from customers.text import fold
+from onboarding.services import customer_approve
 from organisations.models import Organisation
 from relations.services import connections_replace
 from relations.validation import parse_connects
@@ -282,8 +283,6 @@ def load_demo(*, organisation: Organisation) -> DemoSummary:
     are upserted by referenceId, connection lists are replaced (kept ones keep their
     ids), field definitions are created only when missing. The caller opens the
     audit context."""
-    from relations.kyb import customer_approve
-
     existing_keys = set(
         CustomerFieldDefinition.objects.for_organisation(organisation).values_list("key", flat=True)
     )

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from customers.demo import load_demo
+from demo.data import load_demo
 from organisations.audit import Channel, audit_context
 from organisations.groups import COMPLIANCE_OFFICER
 from organisations.models import ApiKey, Membership, Organisation, Scope

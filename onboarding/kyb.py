@@ -8,10 +8,11 @@ A company can be APPROVED only when, counting its connections valid today:
 * ``min_total_shareholding``: its direct shareholdings total at least
   ``kyb_min_total_shareholding`` percent.
 
-Persons are approved without these constraints. After every connection write the
-connection services call ``kyb_recheck``: an approved company whose constraints no
-longer hold is flagged ``needs_review`` with the reason, and the flag is cleared when
-they hold again. The onboarding status itself never changes behind the analyst's back.
+Persons are approved without these constraints. Every connection write announces
+itself (`kycregistry.events.ConnectionsChanged`) and ``kyb_recheck_changed`` reacts:
+an approved company whose constraints no longer hold is flagged ``needs_review`` with
+the reason, and the flag is cleared when they hold again. The onboarding status
+itself never changes behind the analyst's back.
 """
 
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from customers.models import AccountType, Customer, OnboardingStatus
+from customers.services import customer_set_onboarding_status
+from kycregistry import events
+from organisations.audit import current_actor
 from relations.models import Connection, Role
 from relations.ownership import format_percentage, valid_on
 
@@ -109,14 +113,12 @@ def _save(customer: Customer, **fields: object) -> Customer:
     others = [f.name for f in Customer._meta.fields if f.name not in fields]
     customer.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
     customer.save(update_fields=[*fields, "updated_at"])
+    events.customers_written(
+        organisation_id=customer.organisation_id,
+        changed_fields={customer.pk: list(fields)},
+        actor=current_actor(),
+    )
     return customer
-
-
-def _set_status(customer: Customer, status: str) -> Customer:
-    # customers.services imports the connection services, which import this module.
-    from customers.services import customer_set_onboarding_status
-
-    return customer_set_onboarding_status(customer=customer, status=status)
 
 
 def _locked(customer: Customer) -> Customer:
@@ -134,7 +136,9 @@ def customer_approve(*, customer: Customer) -> Customer:
         if locked.needs_review:
             _save(locked, needs_review=False, review_reason="")
         if locked.onboarding_status != OnboardingStatus.APPROVED:
-            locked = _set_status(locked, OnboardingStatus.APPROVED)
+            locked = customer_set_onboarding_status(
+                customer=locked, status=OnboardingStatus.APPROVED
+            )
     return locked
 
 
@@ -142,15 +146,29 @@ def customer_reject(*, customer: Customer) -> Customer:
     with transaction.atomic():
         locked = _locked(customer)
         if locked.onboarding_status != OnboardingStatus.REJECTED:
-            locked = _set_status(locked, OnboardingStatus.REJECTED)
+            locked = customer_set_onboarding_status(
+                customer=locked, status=OnboardingStatus.REJECTED
+            )
     return locked
 
 
+def kyb_recheck_changed(event: events.ConnectionsChanged) -> None:
+    """Reaction to connection writes: recheck the approved companies among the
+    customers whose connections changed (new customers are pending: never checked)."""
+    companies = Customer.objects.filter(
+        pk__in=event.customer_ids,
+        account_type=AccountType.COMPANY,
+        onboarding_status=OnboardingStatus.APPROVED,
+    ).select_related("organisation")
+    for customer in companies:
+        kyb_recheck(customer=customer)
+
+
 def kyb_recheck(*, customer: Customer) -> None:
-    """Called after every connection write of `customer` (inside its transaction, the
-    customer row locked): flags an approved company whose connections no longer meet
-    the organisation's constraints (needs review), and clears the flag it set once they
-    hold again."""
+    """Inside the writer's transaction (the customer row locked by the connection
+    services and the import writer alike): flags an approved company whose connections
+    no longer meet the organisation's constraints (needs review), and clears the flag
+    it set once they hold again."""
     if (
         customer.account_type != AccountType.COMPANY
         or customer.onboarding_status != OnboardingStatus.APPROVED

@@ -5,8 +5,8 @@ from django.core.management import call_command
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from customers.demo import COMPANIES, CONNECTIONS, PERSONS
 from customers.models import Customer
+from demo.data import COMPANIES, CONNECTIONS, PERSONS
 from organisations.authentication import ApiKeyAuthentication
 from organisations.models import ApiKey, Organisation, Scope
 from relations.models import Connection

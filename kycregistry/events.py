@@ -1,0 +1,169 @@
+"""The event seam: every write of customers and connections announces here what it changed.
+
+Writers (the customer and connection services, the bulk-import writer) call
+`customers_written` and `connections_changed` once per write, set-wise: a single API
+call announces one customer, an import announces every customer of a batch at once.
+They call them inside their transaction, after the rows are written, so a reaction
+sees the new state and runs (or enqueues its task with `transaction.on_commit`) in
+that same transaction: nothing reacts to a write that rolls back.
+
+Reactions subscribe in their app's `AppConfig.ready()` with `subscribe(handler)`;
+`subscribers()` lists them (docs/architecture.md names each one and why). A handler
+takes the event and returns nothing; an exception it raises rolls the write back,
+as any other failure inside the writer's transaction does.
+
+This module imports no app: every layer may announce, any higher layer may react.
+"""
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+type Event = CustomersWritten | ConnectionsChanged
+type Handler = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomersWritten:
+    """Customers were created or changed (fields of the customer row itself).
+
+    `changed_fields[id]` holds the model field names that changed for an updated
+    customer (empty for a created one). Customers found unchanged are not announced.
+    """
+
+    organisation_id: UUID
+    created_ids: frozenset[int]
+    changed_fields: Mapping[int, frozenset[str]]
+    channel: str
+    actor_id: str | None = None  # "user:<pk>" or "api_key:<pk>", as audit records name it
+
+    @property
+    def ids(self) -> frozenset[int]:
+        return self.created_ids | frozenset(self.changed_fields)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedConnection:
+    """What a removed connection was (its row is gone when reactions run)."""
+
+    id: int
+    customer_id: int
+    connected_customer_id: int
+    role: str
+    ownership_percentage: Decimal | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsChanged:
+    """Connections were added, updated or removed.
+
+    `customer_ids` are the customers whose connections these are (the company side);
+    `holder_ids` are the connected customers on the other end, of added, updated and
+    removed connections alike.
+    """
+
+    organisation_id: UUID
+    customer_ids: frozenset[int]
+    holder_ids: frozenset[int]
+    added: tuple[int, ...] = ()
+    updated: tuple[int, ...] = ()
+    removed: tuple[RemovedConnection, ...] = field(default=())
+    channel: str = "system"
+    actor_id: str | None = None
+
+
+_handlers: dict[type, list[Handler]] = {CustomersWritten: [], ConnectionsChanged: []}
+
+
+def subscribe(event_type: type, handler: Handler) -> None:
+    """Run `handler(event)` for every event of `event_type`, in subscription order.
+    Subscribing the same handler twice has no effect (apps may be readied twice)."""
+    handlers = _handlers[event_type]
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def unsubscribe(event_type: type, handler: Handler) -> None:
+    if handler in _handlers[event_type]:
+        _handlers[event_type].remove(handler)
+
+
+def subscribers(event_type: type) -> list[Handler]:
+    return list(_handlers[event_type])
+
+
+def announce(event: Event) -> None:
+    for handler in list(_handlers[type(event)]):
+        handler(event)
+
+
+def _actor(actor: Any) -> tuple[str, str | None]:
+    """(channel, actor id) of an `organisations.audit.Actor`-like object, or system."""
+    if actor is None:
+        return "system", None
+    if getattr(actor, "api_key", None) is not None:
+        return actor.channel, f"api_key:{actor.api_key.pk}"
+    if getattr(actor, "user", None) is not None:
+        return actor.channel, f"user:{actor.user.pk}"
+    return actor.channel, None
+
+
+def customers_written(
+    *,
+    organisation_id: UUID,
+    created_ids: Collection[int] = (),
+    changed_fields: Mapping[int, Collection[str]] | None = None,
+    actor: Any = None,
+) -> None:
+    """Announce created and changed customers; nothing when both are empty."""
+    created = frozenset(created_ids)
+    changed = {
+        pk: frozenset(names)
+        for pk, names in (changed_fields or {}).items()
+        if names and pk not in created
+    }
+    if not created and not changed:
+        return
+    channel, actor_id = _actor(actor)
+    announce(
+        CustomersWritten(
+            organisation_id=organisation_id,
+            created_ids=created,
+            changed_fields=changed,
+            channel=channel,
+            actor_id=actor_id,
+        )
+    )
+
+
+def connections_changed(
+    *,
+    organisation_id: UUID,
+    customer_ids: Collection[int],
+    holder_ids: Collection[int],
+    added: Collection[int] = (),
+    updated: Collection[int] = (),
+    removed: Collection[RemovedConnection] = (),
+    actor: Any = None,
+) -> None:
+    """Announce added, updated and removed connections; nothing when all are empty."""
+    if not (added or updated or removed):
+        return
+    channel, actor_id = _actor(actor)
+    announce(
+        ConnectionsChanged(
+            organisation_id=organisation_id,
+            customer_ids=frozenset(customer_ids),
+            holder_ids=frozenset(holder_ids),
+            added=tuple(sorted(added)),
+            updated=tuple(sorted(updated)),
+            removed=tuple(sorted(removed, key=lambda c: c.id)),
+            channel=channel,
+            actor_id=actor_id,
+        )
+    )

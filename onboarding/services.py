@@ -1,0 +1,59 @@
+"""Taking customers on: a customer written together with its connections (the upsert
+and PATCH of the API and the admin, whose payload may carry `connects`), and KYB
+approval (`onboarding.kyb`). Both need customers and connections, so they live above
+both apps."""
+
+from typing import Any
+
+from django.db import transaction
+
+from customers.models import Customer
+from customers.services import UpsertResult, customer_update, customer_upsert
+from onboarding.kyb import KybConstraintsFailed, customer_approve, customer_reject
+from organisations.models import Organisation
+from relations.services import connections_replace
+from relations.validation import parse_connects
+
+__all__ = [
+    "KybConstraintsFailed",
+    "customer_approve",
+    "customer_reject",
+    "customer_update_with_connections",
+    "customer_upsert_with_connections",
+]
+
+
+def _apply_connects(result: UpsertResult) -> UpsertResult:
+    if result.connects is not None:
+        connections_replace(customer=result.customer, items=parse_connects(result.connects))
+    return result
+
+
+def customer_upsert_with_connections(
+    *,
+    organisation: Organisation,
+    data: Any,
+    only_create: bool = False,
+    reject_unknown: bool | None = None,
+) -> UpsertResult:
+    """`customers.services.customer_upsert`, then `connects` (when present) as the full
+    replacement of the customer's connections, all in one transaction."""
+    with transaction.atomic():
+        return _apply_connects(
+            customer_upsert(
+                organisation=organisation,
+                data=data,
+                only_create=only_create,
+                reject_unknown=reject_unknown,
+            )
+        )
+
+
+def customer_update_with_connections(
+    *, customer: Customer, data: Any, reject_unknown: bool | None = None
+) -> UpsertResult:
+    """`customers.services.customer_update` (PATCH), then `connects` when present."""
+    with transaction.atomic():
+        return _apply_connects(
+            customer_update(customer=customer, data=data, reject_unknown=reject_unknown)
+        )
