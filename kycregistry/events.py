@@ -77,28 +77,30 @@ class ConnectionsChanged:
     actor_id: str | None = None
 
 
-_handlers: dict[type, list[Handler]] = {CustomersWritten: [], ConnectionsChanged: []}
+_handlers: dict[type, list[Handler]] = {}
 
 
 def subscribe(event_type: type, handler: Handler) -> None:
     """Run `handler(event)` for every event of `event_type`, in subscription order.
     Subscribing the same handler twice has no effect (apps may be readied twice)."""
-    handlers = _handlers[event_type]
+    handlers = _handlers.setdefault(event_type, [])
     if handler not in handlers:
         handlers.append(handler)
 
 
 def unsubscribe(event_type: type, handler: Handler) -> None:
-    if handler in _handlers[event_type]:
-        _handlers[event_type].remove(handler)
+    handlers = _handlers.get(event_type, [])
+    if handler in handlers:
+        handlers.remove(handler)
 
 
 def subscribers(event_type: type) -> list[Handler]:
-    return list(_handlers[event_type])
+    return list(_handlers.get(event_type, ()))
 
 
-def announce(event: Event) -> None:
-    for handler in list(_handlers[type(event)]):
+def announce(event: Any) -> None:
+    """Run the handlers of the event's type (any frozen dataclass defined here)."""
+    for handler in list(_handlers.get(type(event), ())):
         handler(event)
 
 
