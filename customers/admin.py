@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import construct_instance
 from django.http import HttpRequest
-from django.urls import URLPattern
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -28,7 +27,6 @@ from customers.services import (
     field_definition_update,
 )
 from customers.text import fold
-from imports.admin_views import bulk_upload_admin_urls
 from kycregistry.admin import (
     TenantHistoryMixin,
     TenantInline,
@@ -36,7 +34,6 @@ from kycregistry.admin import (
     admin_audit,
 )
 from onboarding.services import customer_approve, customer_reject
-from relations.admin_views import ownership_admin_urls
 from relations.models import Connection
 from relations.services import connection_remove, connection_save
 
@@ -244,13 +241,6 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
     inlines = (HeldConnectionsInline, ConnectedToInline)
     actions = ("approve_selected", "reject_selected", "deactivate_selected")
     history_list_display = ("status", "onboarding_status", "history_channel", "history_api_key")
-
-    def get_urls(self) -> list[URLPattern]:
-        return [
-            *ownership_admin_urls(self.admin_site),
-            *bulk_upload_admin_urls(self.admin_site),
-            *super().get_urls(),
-        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))

@@ -5,8 +5,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from imports.admin_views import bulk_upload_admin_urls
 from imports.models import BulkUpload
 from kycregistry.admin import TenantModelAdmin
+from kycregistry.admin_site import register_pages
 
 
 @admin.register(BulkUpload)
@@ -61,3 +63,6 @@ class BulkUploadAdmin(TenantModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+register_pages("customers/customer/", bulk_upload_admin_urls)

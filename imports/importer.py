@@ -378,30 +378,35 @@ class Importer:
         rows, ignored = self._rows(sheet)
         plan = Plan(rows=rows, ignored_columns=ignored)
         live = [row for row in rows if row.outcome != RowOutcome.BLANK]
-
-        first_row: dict[str, int] = {}
-        for row in live:
-            row.reference = _reference_of(row.data.get("referenceId"))
-            if row.reference is None:
-                continue
-            if row.reference in first_row:
-                row.duplicate = True
-                row.errors.append(
-                    (
-                        "referenceId",
-                        f'Duplicate referenceId "{row.reference}": already on row '
-                        f"{first_row[row.reference]} (this row is skipped)",
-                    )
-                )
-            else:
-                first_row[row.reference] = row.number
-
-        full = bool({"identity", "profile"} & set(self.columns))
+        first_row = _mark_references(live)
         existing = self._read(sorted(first_row), KEY_COLUMNS)
-        reject_unknown = self.organisation.reject_unknown_fields
-        plan.context = context = context_digest(
-            definitions=self.definitions, reject_unknown=reject_unknown, header=self.columns
+        plan.context = context_digest(
+            definitions=self.definitions,
+            reject_unknown=self.organisation.reject_unknown_fields,
+            header=self.columns,
         )
+        wanted = self._prove_or_parse(live, existing, plan.context)
+        self._complete(
+            existing,
+            [r.reference for r in live if r.reference in existing and not r.proven],
+            full=bool({"identity", "profile"} & set(self.columns)),
+        )
+        existing.update(
+            self._read(sorted(wanted - existing.keys() - first_row.keys()), KEY_COLUMNS)
+        )
+        self._validate(live, existing)
+        self.progress(len(live) * 3 // 4)
+        self._check_connections(live, existing)
+        self._plan_connections(plan, live, existing)
+        _sort_outcomes(plan, live)
+        return plan
+
+    def _prove_or_parse(
+        self, live: list[Row], existing: dict[str, dict[str, Any]], context: bytes
+    ) -> set[str]:
+        """Rows whose import digest matches the stored one are unchanged without further
+        work; the others get their connects parsed. Returns every referenceId those
+        connects name."""
         wanted: set[str] = set()
         for row in live:
             if row.reference is not None and not row.duplicate:
@@ -414,15 +419,13 @@ class Importer:
             self._parse_connects(row)
             if row.items:
                 wanted.update(item.reference_id for item in row.items)
-        self._complete(
-            existing,
-            [r.reference for r in live if r.reference in existing and not r.proven],
-            full,
-        )
-        holders = sorted(wanted - existing.keys() - first_row.keys())
-        existing.update(self._read(holders, KEY_COLUMNS))
+        return wanted
 
+    def _validate(self, live: list[Row], existing: dict[str, dict[str, Any]]) -> None:
+        """Each row through the API's `clean_customer`; sets the row's state after the
+        import and whether it changes the stored customer."""
         columns = set(REQUIRED_COLUMNS) | {CONNECTS} | set(self.definitions)
+        reject_unknown = self.organisation.reject_unknown_fields
         for done, row in enumerate(live, start=1):
             if done % PROGRESS_EVERY == 0:
                 self.progress(done // 2)
@@ -453,27 +456,6 @@ class Importer:
                 changed = True
             row.state, row.changed = state, changed
             row.account_type = state["account_type"]
-        self.progress(len(live) * 3 // 4)
-
-        self._check_connections(live, existing)
-        self._plan_connections(plan, live, existing)
-        for row in live:
-            if row.proven:
-                continue
-            if row.errors:
-                row.outcome = RowOutcome.SKIPPED
-            elif row.existing is None:
-                row.outcome = RowOutcome.CREATED
-                plan.create.append(row)
-            elif row.changed:
-                row.outcome = RowOutcome.UPDATED
-                plan.update.append(row)
-            elif row.outcome == RowOutcome.UPDATED:  # set by _plan_connections
-                plan.touched.append(row)
-            else:
-                row.outcome = RowOutcome.UNCHANGED
-                plan.verified.append(row)
-        return plan
 
     def _check_connections(self, live: list[Row], existing: dict[str, dict[str, Any]]) -> None:
         """connection_errors for every row with connects; a skipped new customer takes
@@ -550,6 +532,48 @@ class Importer:
                     )
                 if row.existing is not None and not row.changed:
                     row.outcome = RowOutcome.UPDATED
+
+
+def _mark_references(live: list[Row]) -> dict[str, int]:
+    """Each row's referenceId; a second row with the same one is an error. Returns
+    referenceId → the row number that has it first."""
+    first_row: dict[str, int] = {}
+    for row in live:
+        row.reference = _reference_of(row.data.get("referenceId"))
+        if row.reference is None:
+            continue
+        if row.reference in first_row:
+            row.duplicate = True
+            row.errors.append(
+                (
+                    "referenceId",
+                    f'Duplicate referenceId "{row.reference}": already on row '
+                    f"{first_row[row.reference]} (this row is skipped)",
+                )
+            )
+        else:
+            first_row[row.reference] = row.number
+    return first_row
+
+
+def _sort_outcomes(plan: Plan, live: list[Row]) -> None:
+    """Each row's outcome, and the plan's lists of rows to create, update or stamp."""
+    for row in live:
+        if row.proven:
+            continue
+        if row.errors:
+            row.outcome = RowOutcome.SKIPPED
+        elif row.existing is None:
+            row.outcome = RowOutcome.CREATED
+            plan.create.append(row)
+        elif row.changed:
+            row.outcome = RowOutcome.UPDATED
+            plan.update.append(row)
+        elif row.outcome == RowOutcome.UPDATED:  # set by _plan_connections
+            plan.touched.append(row)
+        else:
+            row.outcome = RowOutcome.UNCHANGED
+            plan.verified.append(row)
 
 
 def _loaded(current: dict[str, Any] | None) -> dict[str, Any] | None:

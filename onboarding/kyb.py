@@ -35,6 +35,7 @@ MIN_SHAREHOLDERS = "min_shareholders"
 MIN_AUTHORIZED_PERSONS = "min_authorized_persons"
 MIN_TOTAL_SHAREHOLDING = "min_total_shareholding"
 REVIEW_PREFIX = "KYB constraints no longer hold: "
+RECHECK_CHUNK = 5000  # customer ids per query (an import announces thousands at once)
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,15 @@ def customer_reject(*, customer: Customer) -> Customer:
 def kyb_recheck_changed(event: events.ConnectionsChanged) -> None:
     """Reaction to connection writes: recheck the approved companies among the
     customers whose connections changed (new customers are pending: never checked)."""
-    companies = Customer.objects.filter(
-        pk__in=event.customer_ids,
-        account_type=AccountType.COMPANY,
-        onboarding_status=OnboardingStatus.APPROVED,
-    ).select_related("organisation")
-    for customer in companies:
-        kyb_recheck(customer=customer)
+    ids = sorted(event.customer_ids)
+    for start in range(0, len(ids), RECHECK_CHUNK):
+        companies = Customer.objects.filter(
+            pk__in=ids[start : start + RECHECK_CHUNK],
+            account_type=AccountType.COMPANY,
+            onboarding_status=OnboardingStatus.APPROVED,
+        ).select_related("organisation")
+        for customer in companies:
+            kyb_recheck(customer=customer)
 
 
 def kyb_recheck(*, customer: Customer) -> None:

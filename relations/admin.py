@@ -9,6 +9,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from customers.text import fold
 from kycregistry.admin import TenantHistoryMixin, TenantModelAdmin
+from kycregistry.admin_site import register_pages
+from relations.admin_views import ownership_admin_urls
 from relations.models import Connection
 from relations.services import connection_remove, connection_save
 
@@ -62,3 +64,6 @@ class ConnectionAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
 
     def service_delete(self, request: HttpRequest, obj: Any) -> None:
         connection_remove(connection=obj)
+
+
+register_pages("customers/customer/", ownership_admin_urls)

@@ -8,7 +8,7 @@ the first ones (shareholders by size first) and one "and N more" node.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,13 @@ from django.db.models import Q
 
 from customers.models import AccountType, Customer, risk_level_for
 from relations.models import Connection, Role
-from relations.ownership.structure import Party, format_percentage, ownership_structure, valid_on
+from relations.ownership.structure import (
+    OwnershipStructure,
+    Party,
+    format_percentage,
+    ownership_structure,
+    valid_on,
+)
 
 MAX_GRAPH_DEPTH = 4
 DEFAULT_FAN_OUT = 25
@@ -66,21 +72,25 @@ def _node(party: Party | Customer, *, center: int, ubos: set[int]) -> dict[str, 
     }
 
 
-def relationship_graph(
-    *,
-    customer: Customer,
-    as_of: date,
-    depth: int = 2,
-    fan_out: int = DEFAULT_FAN_OUT,
-    threshold: Decimal | None = None,
-) -> dict[str, Any]:
-    depth = max(1, min(depth, MAX_GRAPH_DEPTH))
-    threshold = customer.organisation.ownership_threshold if threshold is None else threshold
-    visited = {customer.pk}
+@dataclass
+class _Walk:
+    """What the breadth-first walk has reached so far."""
+
+    visited: set[int]
+    edges: dict[str, Edge] = field(default_factory=dict)
+    more: list[dict[str, Any]] = field(default_factory=list)  # "and N more" nodes
+    more_edges: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _sort_key(item: tuple[int, Edge]) -> tuple[int, Decimal | int, int]:
+    other, edge = item
+    return (ROLE_ORDER.get(Role(edge.role), 9), -(edge.percentage or 0), other)
+
+
+def _walk(*, customer: Customer, as_of: date, depth: int, fan_out: int) -> _Walk:
+    """Connections valid on `as_of`, level by level in both directions, one query a level."""
+    walk = _Walk(visited={customer.pk})
     frontier = {customer.pk}
-    edges: dict[str, Edge] = {}
-    more: list[dict[str, Any]] = []
-    more_edges: list[dict[str, Any]] = []
     base = Connection.objects.filter(organisation_id=customer.organisation_id).filter(
         valid_on(as_of)
     )
@@ -93,71 +103,93 @@ def relationship_graph(
         by_node: dict[int, list[tuple[int, Edge]]] = defaultdict(list)
         for pk, company, holder, role, percentage in rows:
             edge = Edge(f"c{pk}", holder, company, role, percentage)
-            if edge.id in edges:
+            if edge.id in walk.edges:
                 continue
             if company in frontier:
                 by_node[company].append((holder, edge))
             if holder in frontier and company not in frontier:
                 by_node[holder].append((company, edge))
-        next_frontier: set[int] = set()
+        frontier = set()
         for node, neighbours in sorted(by_node.items()):
-            neighbours.sort(
-                key=lambda item: (
-                    ROLE_ORDER.get(Role(item[1].role), 9),
-                    -(item[1].percentage or 0),
-                    item[0],
-                )
-            )
-            new = [item for item in neighbours if item[0] not in visited]
-            old = [item for item in neighbours if item[0] in visited]
-            shown, hidden = new[:fan_out], new[fan_out:]
-            for other, edge in old + shown:
-                edges[edge.id] = edge
-                if other not in visited:
-                    visited.add(other)
-                    next_frontier.add(other)
-            if hidden:
-                more_id = f"more-{node}-{len(more)}"
-                more.append(
-                    {
-                        "id": more_id,
-                        "kind": "more",
-                        "label": f"and {len(hidden)} more",
-                        "hidden": len(hidden),
-                    }
-                )
-                more_edges.append(
-                    {"id": f"e-{more_id}", "source": more_id, "target": str(node), "label": ""}
-                )
-        frontier = next_frontier
+            frontier |= _expand(walk, node, sorted(neighbours, key=_sort_key), fan_out)
+    return walk
 
-    structure = ownership_structure(customer=customer, as_of=as_of, threshold=threshold)
-    ubos = {ubo.party.id for ubo in structure.derived_ubos}
-    path_parties: dict[int, Party] = {}
+
+def _expand(walk: _Walk, node: int, neighbours: list[tuple[int, Edge]], fan_out: int) -> set[int]:
+    """Show a node's edges to known nodes and to its first `fan_out` new neighbours (one
+    "and N more" node for the rest); returns the neighbours reached for the first time."""
+    new = [item for item in neighbours if item[0] not in walk.visited]
+    old = [item for item in neighbours if item[0] in walk.visited]
+    shown, hidden = new[:fan_out], new[fan_out:]
+    reached = set()
+    for other, edge in old + shown:
+        walk.edges[edge.id] = edge
+        if other not in walk.visited:
+            walk.visited.add(other)
+            reached.add(other)
+    if hidden:
+        more_id = f"more-{node}-{len(walk.more)}"
+        walk.more.append(
+            {
+                "id": more_id,
+                "kind": "more",
+                "label": f"and {len(hidden)} more",
+                "hidden": len(hidden),
+            }
+        )
+        walk.more_edges.append(
+            {"id": f"e-{more_id}", "source": more_id, "target": str(node), "label": ""}
+        )
+    return reached
+
+
+def _add_ubo_paths(
+    walk: _Walk, structure: OwnershipStructure
+) -> tuple[dict[int, Party], set[tuple[int, int]]]:
+    """The derived UBOs' paths: their parties, the (owner, owned) pairs to highlight, and
+    the shareholdings that lie beyond the walk's depth, added as edges."""
+    parties: dict[int, Party] = {}
     highlighted: set[tuple[int, int]] = set()
     for ubo in structure.derived_ubos:
         for path in ubo.paths:
             for index, owner in enumerate(path.chain[:-1]):
                 owned = path.chain[index + 1]
                 highlighted.add((owner.id, owned.id))
-                path_parties[owner.id] = owner
-                path_parties[owned.id] = owned
-                pair_present = any(
+                parties[owner.id] = owner
+                parties[owned.id] = owned
+                present = any(
                     e.holder == owner.id and e.company == owned.id and e.role == Role.SHAREHOLDER
-                    for e in edges.values()
+                    for e in walk.edges.values()
                 )
-                if not pair_present:
-                    edges[f"p{owner.id}-{owned.id}"] = Edge(
+                if not present:
+                    walk.edges[f"p{owner.id}-{owned.id}"] = Edge(
                         f"p{owner.id}-{owned.id}",
                         owner.id,
                         owned.id,
                         Role.SHAREHOLDER,
                         path.percentages[index],
                     )
+    return parties, highlighted
+
+
+def relationship_graph(
+    *,
+    customer: Customer,
+    as_of: date,
+    depth: int = 2,
+    fan_out: int = DEFAULT_FAN_OUT,
+    threshold: Decimal | None = None,
+) -> dict[str, Any]:
+    depth = max(1, min(depth, MAX_GRAPH_DEPTH))
+    threshold = customer.organisation.ownership_threshold if threshold is None else threshold
+    walk = _walk(customer=customer, as_of=as_of, depth=depth, fan_out=fan_out)
+    structure = ownership_structure(customer=customer, as_of=as_of, threshold=threshold)
+    ubos = {ubo.party.id for ubo in structure.derived_ubos}
+    path_parties, highlighted = _add_ubo_paths(walk, structure)
 
     loaded = {
         c.pk: c
-        for c in Customer.objects.filter(pk__in=visited - path_parties.keys()).only(
+        for c in Customer.objects.filter(pk__in=walk.visited - path_parties.keys()).only(
             "id", "reference_id", "name", "account_type", "risk_score", "status"
         )
     }
@@ -174,15 +206,15 @@ def relationship_graph(
             "highlighted": edge.role == Role.SHAREHOLDER
             and (edge.holder, edge.company) in highlighted,
         }
-        for edge in edges.values()
+        for edge in walk.edges.values()
     ]
     return {
         "center": str(customer.pk),
         "asOf": as_of.isoformat(),
         "depth": depth,
         "threshold": format_percentage(threshold),
-        "nodes": nodes + more,
-        "edges": edge_list + more_edges,
+        "nodes": nodes + walk.more,
+        "edges": edge_list + walk.more_edges,
         "derivedUbos": [
             {
                 "id": str(ubo.party.id),
