@@ -122,7 +122,7 @@ class BulkUploadReportView(BulkUploadDetailView):
             **AUTH_ERRORS,
         },
     )
-    def get(self, request: Request, pk: int) -> Any:  # type: ignore[override]
+    def get(self, request: Request, pk: int) -> Any:
         upload = self.get_object(pk)
         if upload.status != UploadStatus.COMPLETED:
             reason = (
