@@ -345,6 +345,8 @@ def admin_objects(org, api, theirs) -> dict[str, models.Model]:
     }
 
 
+# simple_history's history page calls select_related() without fields (its own warning).
+@pytest.mark.filterwarnings("ignore:Calling select_related\\(\\) with no arguments")
 def test_staff_of_another_organisation_cannot_open_a_change_or_history_page(
     client, all_permissions_staff, admin_objects
 ):
