@@ -7,9 +7,10 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from customers.querysets import CustomerQuerySet, OrganisationQuerySet
+from customers.querysets import CustomerQuerySet
 from customers.text import fold
 from organisations.audit import AuditedHistory
+from organisations.querysets import OrganisationQuerySet
 
 
 class AccountType(models.IntegerChoices):

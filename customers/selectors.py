@@ -4,21 +4,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 
 from customers.filters import CustomerFilter
 from customers.models import Customer, CustomerFieldDefinition
 from organisations.models import Organisation
-
-
-def customer_get(*, organisation: Organisation, reference_id: str) -> Customer:
-    """The organisation's customer (active or not), or Http404("Customer not found")."""
-    customer = (
-        Customer.objects.for_organisation(organisation).filter(reference_id=reference_id).first()
-    )
-    if customer is None:
-        raise Http404("Customer not found")
-    return customer
 
 
 def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Customer]:
@@ -48,10 +37,3 @@ def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Custo
 
 def field_definitions_for(*, organisation: Organisation) -> QuerySet[CustomerFieldDefinition]:
     return CustomerFieldDefinition.objects.for_organisation(organisation).order_by("key")
-
-
-def field_definition_get(*, organisation: Organisation, key: str) -> CustomerFieldDefinition:
-    definition = field_definitions_for(organisation=organisation).filter(key=key).first()
-    if definition is None:
-        raise Http404("Customer field not found")
-    return definition

@@ -15,7 +15,7 @@ from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
 from imports.services import bulk_upload_create, bulk_upload_report
 from imports.template import build_template
-from kycregistry.admin import is_superuser, user_organisation
+from kycregistry.admin import is_superuser, tenant_rows, user_organisation
 from organisations.models import Organisation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,11 +42,7 @@ def _organisation(request: HttpRequest, form: UploadForm | None = None) -> Organ
 
 
 def _uploads(request: HttpRequest) -> Any:
-    queryset = BulkUpload.objects.select_related("organisation", "uploaded_by")
-    if is_superuser(request):
-        return queryset
-    organisation = user_organisation(request.user)
-    return queryset.filter(organisation=organisation) if organisation else queryset.none()
+    return tenant_rows(request, BulkUpload.objects.select_related("organisation", "uploaded_by"))
 
 
 def _upload(request: HttpRequest, pk: int) -> BulkUpload:

@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from customers.querysets import OrganisationQuerySet
+from organisations.querysets import OrganisationQuerySet
 
 
 def upload_path(instance: Any, filename: str) -> str:

@@ -38,10 +38,10 @@ def user_organisation(user: AbstractBaseUser | AnonymousUser | None) -> Organisa
     if hasattr(user, "_tenant_organisation"):
         return cast(Organisation | None, user._tenant_organisation)
     try:
-        organisation: Organisation | None = user.membership.organisation  # type: ignore[union-attr,attr-defined]
+        organisation: Organisation | None = user.membership.organisation  # type: ignore[attr-defined]
     except ObjectDoesNotExist:
         organisation = None
-    user._tenant_organisation = organisation  # type: ignore[union-attr,attr-defined]
+    user._tenant_organisation = organisation  # type: ignore[attr-defined]
     return organisation
 
 
@@ -49,11 +49,25 @@ def is_superuser(request: HttpRequest) -> bool:
     return bool(getattr(request.user, "is_superuser", False))
 
 
+def tenant_rows(
+    request: HttpRequest, queryset: QuerySet[Any], tenant_field: str = "organisation"
+) -> QuerySet[Any]:
+    """The rows of `queryset` the request's user may see: all for a superuser, those of
+    the membership's organisation for staff (`tenant_field` is the path from the model
+    to it), none without a membership. Every admin read goes through here."""
+    if is_superuser(request):
+        return queryset
+    organisation = user_organisation(request.user)
+    if organisation is None:
+        return queryset.none()
+    return queryset.filter(**{tenant_field: organisation})
+
+
 @contextmanager
 def admin_audit(request: HttpRequest) -> Iterator[None]:
     """Names the admin user and the channel on every history row written inside."""
     user = request.user if request.user.is_authenticated else None
-    with audit_context(channel=Channel.ADMIN, user=user):  # type: ignore[arg-type]
+    with audit_context(channel=Channel.ADMIN, user=user):
         yield
 
 
@@ -114,16 +128,8 @@ class TenantScopedMixin:
     # The path from the model to its organisation.
     tenant_field = "organisation"
 
-    def tenant_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if is_superuser(request):
-            return queryset
-        organisation = user_organisation(request.user)
-        if organisation is None:
-            return queryset.none()
-        return queryset.filter(**{self.tenant_field: organisation})
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.tenant_queryset(request, super().get_queryset(request))  # type: ignore[misc]
+        return tenant_rows(request, super().get_queryset(request), self.tenant_field)  # type: ignore[misc]
 
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
@@ -137,10 +143,8 @@ class TenantScopedMixin:
                     if organisation
                     else Organisation.objects.none()
                 )
-            elif any(f.name == "organisation" for f in related._meta.get_fields()):  # type: ignore[union-attr,attr-defined]
-                kwargs["queryset"] = related._default_manager.filter(  # type: ignore[union-attr,attr-defined]
-                    organisation=organisation
-                )
+            elif any(f.name == "organisation" for f in related._meta.get_fields()):
+                kwargs["queryset"] = related._default_manager.filter(organisation=organisation)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
     def is_tenant_object(self, request: HttpRequest, obj: Any) -> bool:
@@ -172,7 +176,7 @@ class TenantScopedMixin:
         return self._tenant_allows(request, None) and super().has_add_permission(request, *args)  # type: ignore[misc]
 
 
-class TenantModelAdmin(TenantScopedMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantModelAdmin(TenantScopedMixin, admin.ModelAdmin):
     """Base of every tenant-owned model's admin.
 
     Subclasses write through services by overriding `service_save` and
@@ -268,7 +272,7 @@ class TenantModelAdmin(TenantScopedMixin, admin.ModelAdmin):  # type: ignore[typ
         if errors:
             raise ServiceErrors(errors)
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form = super().get_form(request, obj, change, **kwargs)
         errors = getattr(request, "_service_errors", None)
         return _with_service_errors(form, errors) if errors else form
@@ -316,9 +320,7 @@ class TenantHistoryMixin:
         queryset = super().get_history_queryset(  # type: ignore[misc]
             request, history_manager, pk_name, object_id
         )
-        if is_superuser(request):
-            return queryset
-        return queryset.filter(**{self.tenant_field: user_organisation(request.user)})
+        return tenant_rows(request, queryset, self.tenant_field)
 
     def history_form_view(
         self,
@@ -328,14 +330,13 @@ class TenantHistoryMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         if not is_superuser(request):
-            history = self.model.history  # type: ignore[attr-defined]
-            visible = history.filter(
+            version = self.model.history.filter(  # type: ignore[attr-defined]
                 **{
                     self.model._meta.pk.attname: unquote(object_id),  # type: ignore[attr-defined]
                     "history_id": version_id,
-                    self.tenant_field: user_organisation(request.user),
                 }
-            ).exists()
+            )
+            visible = tenant_rows(request, version, self.tenant_field).exists()
             if not visible:
                 raise Http404("No such history record.")
         return super().history_form_view(  # type: ignore[misc]
@@ -343,7 +344,7 @@ class TenantHistoryMixin:
         )
 
 
-class ServiceErrorForm(forms.ModelForm):  # type: ignore[type-arg]
+class ServiceErrorForm(forms.ModelForm):
     """Inline row form that shows the service errors recorded for its prefix."""
 
     def __init__(
@@ -359,7 +360,7 @@ class ServiceErrorForm(forms.ModelForm):  # type: ignore[type-arg]
             attach_errors(self, error)
 
 
-class ServiceInlineFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+class ServiceInlineFormSet(BaseInlineFormSet):
     """Inline formset whose rows are written by services: set `service_save` and
     `service_delete` on the inline (see TenantInline)."""
 
@@ -372,7 +373,7 @@ class ServiceInlineFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
         self.inline.service_delete_row(instance)
 
 
-class TenantInline(TenantScopedMixin, admin.TabularInline):  # type: ignore[type-arg]
+class TenantInline(TenantScopedMixin, admin.TabularInline):
     form = ServiceErrorForm
     formset = ServiceInlineFormSet
     extra = 0

@@ -20,12 +20,12 @@ api_v1: list[URLPattern | URLResolver] = [
         ),
         name="docs",
     ),
-    # imports and ownership first: their fixed paths (customers/bulk-upload, …)
-    # would otherwise be read as a referenceId.
-    path("", include("imports.api.urls")),
-    path("", include("relations.api.ownership_urls")),
+    # Order does not matter: a referenceId never matches a fixed path segment
+    # (kycregistry.api.routing).
     path("", include("customers.api.urls")),
     path("", include("relations.api.urls")),
+    path("", include("relations.api.ownership_urls")),
+    path("", include("imports.api.urls")),
 ]
 
 urlpatterns = [

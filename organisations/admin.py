@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from kycregistry.admin import (
     TenantHistoryMixin,
     TenantModelAdmin,
+    TenantScopedMixin,
     admin_audit,
     is_superuser,
     user_organisation,
@@ -26,7 +27,8 @@ from organisations.services import api_key_create, api_key_revoke
 
 
 class SuperuserOnlyMixin:
-    """Tenants are managed by superusers only."""
+    """Tenants are managed by superusers only. Memberships (tenant-owned) are scoped
+    like every tenant-owned admin too, should a staff user ever be let in."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_superuser(request)
@@ -44,7 +46,7 @@ class SuperuserOnlyMixin:
         return is_superuser(request)
 
 
-class MembershipInline(SuperuserOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+class MembershipInline(SuperuserOnlyMixin, TenantScopedMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
@@ -83,7 +85,7 @@ class OrganisationAdmin(SuperuserOnlyMixin, SimpleHistoryAdmin):  # type: ignore
 
 
 @admin.register(Membership)
-class MembershipAdmin(SuperuserOnlyMixin, SimpleHistoryAdmin):  # type: ignore[type-arg]
+class MembershipAdmin(SuperuserOnlyMixin, TenantScopedMixin, SimpleHistoryAdmin):
     list_display = ("user", "organisation")
     list_select_related = ("user", "organisation")
     list_filter = ("organisation",)

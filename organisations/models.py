@@ -9,6 +9,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from organisations.audit import AuditedHistory
+from organisations.querysets import OrganisationQuerySet
 
 
 class Scope(models.TextChoices):
@@ -65,6 +66,8 @@ class Membership(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="memberships"
     )
 
+    objects = OrganisationQuerySet.as_manager()
+
     history = HistoricalRecords(bases=[AuditedHistory])
 
     def __str__(self) -> str:
@@ -93,6 +96,7 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = OrganisationQuerySet.as_manager()
     history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["last_used_at"])
 
     class Meta:

@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from customers.models import Customer
-from kycregistry.admin import is_superuser, user_organisation
+from kycregistry.admin import tenant_rows
 from relations.ownership import format_percentage, ownership_structure
 from relations.ownership.graph import DEFAULT_FAN_OUT, MAX_GRAPH_DEPTH, relationship_graph
 
@@ -22,16 +22,11 @@ from relations.ownership.graph import DEFAULT_FAN_OUT, MAX_GRAPH_DEPTH, relation
 def _customer(request: HttpRequest, pk: int) -> Customer:
     if not request.user.has_perm("customers.view_customer"):
         raise PermissionDenied
-    customers = Customer.objects.select_related("organisation")
-    if not is_superuser(request):
-        organisation = user_organisation(request.user)
-        if organisation is None:
-            raise Http404("Customer not found")
-        customers = customers.filter(organisation=organisation)
+    customers = tenant_rows(request, Customer.objects.select_related("organisation"))
     customer = customers.filter(pk=pk).first()
     if customer is None:
         raise Http404("Customer not found")
-    return customer  # type: ignore[no-any-return]
+    return customer
 
 
 def _as_of(request: HttpRequest) -> tuple[date, str]:

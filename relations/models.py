@@ -3,8 +3,8 @@ from decimal import Decimal
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from customers.querysets import OrganisationQuerySet
 from organisations.audit import AuditedHistory
+from organisations.querysets import OrganisationQuerySet
 
 
 class Role(models.TextChoices):

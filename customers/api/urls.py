@@ -1,24 +1,11 @@
-from django.urls import URLPattern, path
+from django.urls import URLPattern
 
 from customers.api import views
+from kycregistry.api.routing import api_path
 
-# Seeds use trailing-slash-free paths; the slash form is accepted too but kept out of
-# the OpenAPI schema (schema=None) so each operation is documented once.
 urlpatterns: list[URLPattern] = [
-    path("customers", views.CustomerListView.as_view(), name="customer-list"),
-    path("customers/", views.CustomerListView.as_view(schema=None)),
-    path(
-        "customers/<str:reference_id>",
-        views.CustomerDetailView.as_view(),
-        name="customer-detail",
-    ),
-    path("customers/<str:reference_id>/", views.CustomerDetailView.as_view(schema=None)),
-    path("customer-fields", views.FieldListView.as_view(), name="customer-field-list"),
-    path("customer-fields/", views.FieldListView.as_view(schema=None)),
-    path(
-        "customer-fields/<str:key>",
-        views.FieldDetailView.as_view(),
-        name="customer-field-detail",
-    ),
-    path("customer-fields/<str:key>/", views.FieldDetailView.as_view(schema=None)),
+    *api_path("customers", views.CustomerListView, "customer-list"),
+    *api_path("customers/<ref:reference_id>", views.CustomerDetailView, "customer-detail"),
+    *api_path("customer-fields", views.FieldListView, "customer-field-list"),
+    *api_path("customer-fields/<str:key>", views.FieldDetailView, "customer-field-detail"),
 ]

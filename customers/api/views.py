@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers.api.scoping import CustomerScopedMixin
 from customers.api.serializers import (
     CustomerDetailSerializer,
     CustomerInputSerializer,
@@ -24,9 +25,7 @@ from customers.api.serializers import (
 )
 from customers.models import Customer, CustomerFieldDefinition
 from customers.selectors import (
-    customer_get,
     customer_list,
-    field_definition_get,
     field_definitions_for,
 )
 from customers.services import (
@@ -61,9 +60,7 @@ class FieldPagination(PagePagination):
     response_message = "Customer fields fetched successfully"
 
 
-class CustomerViewMixin(ScopedAPIMixin):
-    base_queryset = Customer.objects.all()
-
+class CustomerViewMixin(CustomerScopedMixin):
     def definitions(self) -> list[CustomerFieldDefinition]:
         return list(field_definitions_for(organisation=self.organisation))
 
@@ -159,9 +156,6 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
 
 
 class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
-    def get_customer(self, reference_id: str) -> Customer:
-        return customer_get(organisation=self.organisation, reference_id=reference_id)
-
     @extend_schema(
         summary="Get a customer, with connection counts",
         responses={200: CUSTOMER_DETAIL, **AUTH_ERRORS, **NOT_FOUND},
@@ -205,8 +199,6 @@ class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
 
 
 class FieldListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
-    base_queryset = CustomerFieldDefinition.objects.all()
-
     @extend_schema(
         operation_id="customer_fields_list",
         summary="List customer field definitions",
@@ -241,10 +233,8 @@ class FieldListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
 
 
 class FieldDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
-    base_queryset = CustomerFieldDefinition.objects.all()
-
     def get_definition(self, key: str) -> CustomerFieldDefinition:
-        return field_definition_get(organisation=self.organisation, key=key)
+        return self.get_scoped(CustomerFieldDefinition, "Customer field not found", key=key)
 
     @extend_schema(
         summary="Get a customer field definition",

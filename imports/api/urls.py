@@ -1,26 +1,13 @@
-from django.urls import path
+from django.urls import URLPattern
 
 from imports.api import views
+from kycregistry.api.routing import api_path
 
-urlpatterns = [
-    path(
-        "customers/download-template",
-        views.DownloadTemplateView.as_view(),
-        name="download-template",
-    ),
-    path(
-        "customers/bulk-upload",
-        views.BulkUploadListCreateView.as_view(),
-        name="bulk-upload-list",
-    ),
-    path(
-        "customers/bulk-upload/<int:pk>",
-        views.BulkUploadDetailView.as_view(),
-        name="bulk-upload-detail",
-    ),
-    path(
-        "customers/bulk-upload/<int:pk>/report",
-        views.BulkUploadReportView.as_view(),
-        name="bulk-upload-report",
+urlpatterns: list[URLPattern] = [
+    *api_path("customers/download-template", views.DownloadTemplateView, "download-template"),
+    *api_path("customers/bulk-upload", views.BulkUploadListCreateView, "bulk-upload-list"),
+    *api_path("customers/bulk-upload/<int:pk>", views.BulkUploadDetailView, "bulk-upload-detail"),
+    *api_path(
+        "customers/bulk-upload/<int:pk>/report", views.BulkUploadReportView, "bulk-upload-report"
     ),
 ]

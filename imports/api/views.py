@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -16,7 +16,7 @@ from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
 from imports.services import bulk_upload_create, bulk_upload_report
 from imports.template import build_template
-from kycregistry.api.exceptions import error_body
+from kycregistry.api.exceptions import ApiError, Conflict, PayloadTooLarge
 from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
@@ -34,10 +34,6 @@ def xlsx_response(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(error_body(status, message), status=status)
-
-
 class DownloadTemplateView(ScopedAPIMixin, APIView):  # type: ignore[misc]
     @extend_schema(
         operation_id="customers_download_template",
@@ -52,7 +48,7 @@ class DownloadTemplateView(ScopedAPIMixin, APIView):  # type: ignore[misc]
 
 
 class BulkUploadListCreateView(ScopedAPIMixin, ListAPIView):  # type: ignore[misc]
-    base_queryset = BulkUpload.objects.all()
+    model = BulkUpload
     serializer_class = BulkUploadSerializer
     parser_classes = [MultiPartParser]
     pagination_class = PagePagination
@@ -87,7 +83,7 @@ class BulkUploadListCreateView(ScopedAPIMixin, ListAPIView):  # type: ignore[mis
         # Refuse before the multipart parser spools a huge body to disk.
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > max_bytes() + MULTIPART_OVERHEAD:
-            return _error(413, f"The file is too large: {length} bytes (at most {max_bytes()})")
+            raise PayloadTooLarge(f"The file is too large: {length} bytes (at most {max_bytes()})")
         form = BulkUploadInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
@@ -97,18 +93,13 @@ class BulkUploadListCreateView(ScopedAPIMixin, ListAPIView):  # type: ignore[mis
                 api_key=request.auth,  # type: ignore[arg-type]
             )
         except UploadRejected as exc:
-            return _error(exc.status, exc.message)
+            raise ApiError(exc.status, exc.message) from exc
         return envelope(BulkUploadSerializer(upload).data, "Bulk upload accepted", status=202)
 
 
 class BulkUploadDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
-    base_queryset = BulkUpload.objects.all()
-
     def get_object(self, pk: int) -> BulkUpload:
-        upload = self.get_queryset().filter(pk=pk).first()
-        if upload is None:
-            raise Http404("Bulk upload not found")
-        return upload
+        return self.get_scoped(BulkUpload, "Bulk upload not found", pk=pk)
 
     @extend_schema(
         operation_id="customers_bulk_upload_status",
@@ -131,7 +122,7 @@ class BulkUploadReportView(BulkUploadDetailView):
             **AUTH_ERRORS,
         },
     )
-    def get(self, request: Request, pk: int) -> Any:  # type: ignore[override]
+    def get(self, request: Request, pk: int) -> Any:
         upload = self.get_object(pk)
         if upload.status != UploadStatus.COMPLETED:
             reason = (
@@ -139,5 +130,5 @@ class BulkUploadReportView(BulkUploadDetailView):
                 if upload.status == UploadStatus.FAILED
                 else f"The upload is {upload.status}; the report is ready when it completes"
             )
-            return _error(409, reason)
+            raise Conflict(reason)
         return xlsx_response(bulk_upload_report(upload=upload), f"bulk-upload-{pk}-report.xlsx")

@@ -31,6 +31,18 @@ def error_body(status_code: int, message: str, errors: Any = None) -> dict[str, 
     return body
 
 
+class ApiError(exceptions.APIException):
+    """An error whose status, message and (optional) field errors the view names itself;
+    raise it instead of building an error body by hand."""
+
+    def __init__(
+        self, status_code: int, message: str, errors: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.errors = errors
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Conflict."
@@ -116,6 +128,8 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     detail = exc.detail
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(exc.status_code, _message_for(detail), _field_errors(detail))
+    elif isinstance(exc, ApiError):
+        body = error_body(exc.status_code, str(detail), exc.errors)
     else:
         body = error_body(exc.status_code, _message_for(detail))
     headers = {}

@@ -1,13 +1,16 @@
 """Tenancy in one place: every API view reads its organisation from the API key."""
 
 from contextvars import Token
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework.request import Request
 
 from organisations.audit import Actor, Channel, begin_actor, end_actor
 from organisations.models import ApiKey, Organisation
+
+_M = TypeVar("_M", bound=Model)
 
 
 def request_organisation(request: Request) -> Organisation:
@@ -17,21 +20,39 @@ def request_organisation(request: Request) -> Organisation:
 
 
 class ScopedAPIMixin:
-    """Builds querysets from the caller's organisation, and names the calling API key
-    as the actor of every write the handler makes (the audit record's "who")."""
+    """The base of every API view: the caller's organisation comes from its API key, and
+    every row a view reads is reached through `scoped` (or a selector given
+    `self.organisation`), so no view filters by organisation by hand. It also names
+    the calling API key as the actor of every write the handler makes (the audit
+    record's "who")."""
 
     request: Request
-    base_queryset: QuerySet[Any] | None = None
+    # The model of `get_queryset` (generic views such as ListAPIView call it).
+    model: type[Model] | None = None
 
     @property
     def organisation(self) -> Organisation:
         return request_organisation(self.request)
 
+    def scoped(self, model: type[_M]) -> QuerySet[_M]:
+        """`model`'s rows of the caller's organisation (none while the OpenAPI schema
+        is generated: there is no key then)."""
+        manager: Any = model._default_manager
+        if getattr(self, "swagger_fake_view", False):
+            return manager.none()
+        return manager.for_organisation(self.organisation)
+
+    def get_scoped(self, model: type[_M], not_found: str, **lookup: Any) -> _M:
+        """The caller's row of `model` matching `lookup`, or Http404(not_found): another
+        organisation's row is not found either."""
+        row = self.scoped(model).filter(**lookup).first()
+        if row is None:
+            raise Http404(not_found)
+        return row
+
     def get_queryset(self) -> QuerySet[Any]:
-        assert self.base_queryset is not None, f"{type(self).__name__} sets base_queryset"
-        if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no request key
-            return self.base_queryset.none()
-        return self.base_queryset.for_organisation(self.organisation)  # type: ignore[attr-defined]
+        assert self.model is not None, f"{type(self).__name__} sets model"
+        return self.scoped(self.model)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]

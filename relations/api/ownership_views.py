@@ -15,13 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers.api.scoping import CustomerScopedMixin
 from customers.api.views import CUSTOMER, CustomerViewMixin
-from customers.models import Customer
-from customers.selectors import customer_get
-from kycregistry.api.exceptions import error_body
+from kycregistry.api.exceptions import ApiError
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
-from kycregistry.api.scoping import ScopedAPIMixin
 from onboarding.services import KybConstraintsFailed, customer_approve, customer_reject
 from organisations.models import Scope
 from relations.api.ownership_serializers import (
@@ -58,14 +56,7 @@ QUERY_PARAMETERS = [
 ]
 
 
-class CustomerLookupMixin(ScopedAPIMixin):
-    base_queryset = Customer.objects.all()
-
-    def get_customer(self, reference_id: str) -> Customer:
-        return customer_get(organisation=self.organisation, reference_id=reference_id)
-
-
-class StructureMixin(CustomerLookupMixin):
+class StructureMixin(CustomerScopedMixin):
     def get_structure(self, request: Request, reference_id: str) -> OwnershipStructure:
         customer = self.get_customer(reference_id)  # 404 before any 400: no hint
         query = OrganizationQuerySerializer(data=request.query_params)
@@ -129,7 +120,7 @@ class OrganizationFtmView(StructureMixin, APIView):  # type: ignore[misc]
         )
 
 
-class CustomerApproveView(CustomerLookupMixin, CustomerViewMixin, APIView):  # type: ignore[misc]
+class CustomerApproveView(CustomerViewMixin, APIView):  # type: ignore[misc]
     required_scope = Scope.KYC_CREATE
 
     @extend_schema(
@@ -151,14 +142,12 @@ class CustomerApproveView(CustomerLookupMixin, CustomerViewMixin, APIView):  # t
         try:
             customer = customer_approve(customer=customer)
         except KybConstraintsFailed as exc:
-            body = error_body(
-                400, str(exc.message), {"constraints": [str(f) for f in exc.failures]}
-            )
-            return Response(body, status=400)
+            errors = {"constraints": [str(f) for f in exc.failures]}
+            raise ApiError(400, str(exc.message), errors) from exc
         return envelope(self.customer_data(customer), "Customer approved successfully")
 
 
-class CustomerRejectView(CustomerLookupMixin, CustomerViewMixin, APIView):  # type: ignore[misc]
+class CustomerRejectView(CustomerViewMixin, APIView):  # type: ignore[misc]
     required_scope = Scope.KYC_CREATE
 
     @extend_schema(

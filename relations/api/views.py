@@ -7,11 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.models import Customer
-from customers.selectors import customer_get
+from customers.api.scoping import CustomerScopedMixin
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
-from kycregistry.api.scoping import ScopedAPIMixin
 from relations.api.serializers import (
     ConnectionOutputSerializer,
     ConnectionPatchInputSerializer,
@@ -46,12 +44,7 @@ WRITE_ERRORS = {
 }
 
 
-class CustomerConnectionsMixin(ScopedAPIMixin):
-    def get_customer(self, reference_id: str) -> Customer:
-        return customer_get(organisation=self.organisation, reference_id=reference_id)
-
-
-class ConnectionListView(CustomerConnectionsMixin, APIView):  # type: ignore[misc]
+class ConnectionListView(CustomerScopedMixin, APIView):  # type: ignore[misc]
     @extend_schema(responses={200: LIST, **COMMON_ERRORS}, summary="List connections")
     def get(self, request: Request, reference_id: str) -> Response:
         customer = self.get_customer(reference_id)
@@ -94,7 +87,7 @@ class ConnectionListView(CustomerConnectionsMixin, APIView):  # type: ignore[mis
         )
 
 
-class ConnectionDetailView(CustomerConnectionsMixin, APIView):  # type: ignore[misc]
+class ConnectionDetailView(CustomerScopedMixin, APIView):  # type: ignore[misc]
     def get_connection(self, reference_id: str, connection_id: str) -> Connection:
         customer = self.get_customer(reference_id)
         connection = (
