@@ -1,4 +1,4 @@
-"""Bulk upload benchmark (issue 3 "How fast"), all figures from one run.
+"""Bulk upload benchmark, all figures from one run.
 
 Generates an .xlsx of N customers (a third companies with 1-3 connections each, many
 pointing further down the file), then times, against the configured database
@@ -51,7 +51,7 @@ def generate(path: Path, rows: int, seed: int = 7) -> int:
     rng = random.Random(seed)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Customers")
-    # PERFORMANCE.md's file: 4 columns + connects (here the 4th is a custom field).
+    # 4 columns + connects (here the 4th is a custom field).
     sheet.append(["name", "referenceId", "accountTypeId", "segment", "connects"])
     connections = 0
     for i in range(rows):

@@ -1,4 +1,4 @@
-"""Back-office for customers and field definitions (SPEC §10). Writes go through
+"""Back-office for customers and field definitions. Writes go through
 customers.services and relations.services; tenancy comes from kycregistry.admin."""
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Query parameters of `GET /customers` (SPEC §4), as a django-filter FilterSet."""
+"""Query parameters of `GET /customers`, as a django-filter FilterSet."""
 
 from datetime import UTC, datetime, time
 from typing import Any
@@ -70,7 +70,7 @@ class CustomerFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        # Inactive customers leave the default list (SPEC §4); `status` brings them back.
+        # Inactive customers leave the default list; `status` brings them back.
         if not self.form.cleaned_data.get("status"):
             queryset = queryset.filter(status=CustomerStatus.ACTIVE)
         queryset = super().filter_queryset(queryset)

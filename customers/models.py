@@ -122,7 +122,7 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="customers",
         # (organisation, reference_id) leads every lookup; a lone index here misleads
-        # the planner during bulk imports (PERFORMANCE.md).
+        # the planner during bulk imports (docs/performance.md).
         db_index=False,
     )
     reference_id = models.CharField(max_length=128)

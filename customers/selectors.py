@@ -12,7 +12,7 @@ from organisations.models import Organisation
 
 def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Customer]:
     """The organisation's customers filtered by the query parameters of `GET /customers`
-    (SPEC §4); raises ValidationError naming the filter whose value is wrong."""
+    (filters, search, ordering); raises ValidationError naming the filter whose value is wrong."""
     filterset = CustomerFilter(
         data=filters, queryset=Customer.objects.for_organisation(organisation)
     )

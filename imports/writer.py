@@ -136,7 +136,7 @@ class Backend:
 
     def history(self, model: type[models.Model], ids: list[int], extra: dict[str, Any]) -> None:
         """History rows holding the current state of `ids`."""
-        historical = model.history.model  # type: ignore[attr-defined]
+        historical = _historical(model)
         tracked = [f.attname for f in historical.tracked_fields]
         rows: list[Any] = []
         for start in range(0, len(ids), 500):
@@ -249,7 +249,7 @@ class PostgresBackend(Backend):
     def history(self, model: type[models.Model], ids: list[int], extra: dict[str, Any]) -> None:
         if not ids:
             return
-        historical = model.history.model  # type: ignore[attr-defined]
+        historical = _historical(model)
         tracked = [_q(f.attname) for f in historical.tracked_fields]
         extra_columns = [_q(name) for name in extra]
         # The id range lets PostgreSQL walk the primary key over the rows just written
@@ -263,6 +263,11 @@ class PostgresBackend(Backend):
                 "WHERE id BETWEEN %s AND %s AND id = ANY(%s::bigint[])",
                 [*extra.values(), min(ids), max(ids), int_array(ids)],
             )
+
+
+def _historical(model: type[models.Model]) -> Any:
+    """The simple-history model of `model` (its `history` manager is added at runtime)."""
+    return getattr(model, "history").model  # noqa: B009
 
 
 def backend() -> Backend:
@@ -361,7 +366,7 @@ class PlanWriter:
         values: list[dict[str, Any]] = []
         numbers = draw_client_numbers(organisation_id=self.organisation_id, count=len(rows))
         for row, number in zip(rows, numbers, strict=True):
-            state = {**row.state, "client_number": number}  # type: ignore[dict-item]
+            state: dict[str, Any] = {**(row.state or {}), "client_number": number}
             state["search_text"] = search_text({**constants, **state})
             state["import_digest"] = row_digest(self.plan.context, row.source)
             values.append(state)

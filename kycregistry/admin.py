@@ -1,4 +1,4 @@
-"""Tenancy for the admin in one place (STYLE.md): every tenant-owned ModelAdmin and
+"""Tenancy for the admin in one place: every tenant-owned ModelAdmin and
 inline derives from the classes here.
 
 - Staff users see only their membership's organisation; superusers see everything.
@@ -13,7 +13,7 @@ inline derives from the classes here.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -122,14 +122,23 @@ def _with_service_errors(form_class: type[forms.BaseForm], errors: dict[str, Val
     return type(form_class.__name__, (form_class,), {"_post_clean": _post_clean})
 
 
-class TenantScopedMixin:
+if TYPE_CHECKING:
+    # What the mixins below are mixed into, so that their super() calls type-check.
+    from django.contrib.admin.options import BaseModelAdmin as _ScopedBase
+    from simple_history.admin import SimpleHistoryAdmin as _HistoryBase
+else:
+    _ScopedBase = object
+    _HistoryBase = object
+
+
+class TenantScopedMixin(_ScopedBase):
     """Queryset and foreign-key scoping shared by model admins and inlines."""
 
     # The path from the model to its organisation.
     tenant_field = "organisation"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return tenant_rows(request, super().get_queryset(request), self.tenant_field)  # type: ignore[misc]
+        return tenant_rows(request, super().get_queryset(request), self.tenant_field)
 
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
@@ -145,7 +154,7 @@ class TenantScopedMixin:
                 )
             elif any(f.name == "organisation" for f in related._meta.get_fields()):
                 kwargs["queryset"] = related._default_manager.filter(organisation=organisation)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def is_tenant_object(self, request: HttpRequest, obj: Any) -> bool:
         if obj is None or is_superuser(request):
@@ -164,16 +173,16 @@ class TenantScopedMixin:
         return user_organisation(request.user) is not None and self.is_tenant_object(request, obj)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._tenant_allows(request, obj) and super().has_view_permission(request, obj)  # type: ignore[misc]
+        return self._tenant_allows(request, obj) and super().has_view_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._tenant_allows(request, obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
+        return self._tenant_allows(request, obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._tenant_allows(request, obj) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return self._tenant_allows(request, obj) and super().has_delete_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._tenant_allows(request, None) and super().has_add_permission(request, *args)  # type: ignore[misc]
+        return self._tenant_allows(request, None) and super().has_add_permission(request, *args)
 
 
 class TenantModelAdmin(TenantScopedMixin, admin.ModelAdmin):
@@ -308,7 +317,7 @@ class TenantModelAdmin(TenantScopedMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(request.get_full_path())
 
 
-class TenantHistoryMixin:
+class TenantHistoryMixin(_HistoryBase):
     """For SimpleHistoryAdmin subclasses: history pages (also of deleted objects) show
     only the tenant's records, and another tenant's record is a 404."""
 
@@ -317,9 +326,7 @@ class TenantHistoryMixin:
     def get_history_queryset(
         self, request: HttpRequest, history_manager: Any, pk_name: str, object_id: Any
     ) -> QuerySet[Any]:
-        queryset = super().get_history_queryset(  # type: ignore[misc]
-            request, history_manager, pk_name, object_id
-        )
+        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
         return tenant_rows(request, queryset, self.tenant_field)
 
     def history_form_view(
@@ -330,18 +337,16 @@ class TenantHistoryMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         if not is_superuser(request):
-            version = self.model.history.filter(  # type: ignore[attr-defined]
+            version = self.model.history.filter(
                 **{
-                    self.model._meta.pk.attname: unquote(object_id),  # type: ignore[attr-defined]
+                    self.model._meta.pk.attname: unquote(object_id),
                     "history_id": version_id,
                 }
             )
             visible = tenant_rows(request, version, self.tenant_field).exists()
             if not visible:
                 raise Http404("No such history record.")
-        return super().history_form_view(  # type: ignore[misc]
-            request, object_id, version_id, extra_context
-        )
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ServiceErrorForm(forms.ModelForm):

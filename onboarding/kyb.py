@@ -1,4 +1,4 @@
-"""KYB approval (SPEC §8, seed 003's hard constraints, configurable per organisation).
+"""KYB approval (seed 003's hard constraints, configurable per organisation).
 
 A company can be APPROVED only when, counting its connections valid today:
 

@@ -1,4 +1,4 @@
-"""The staff groups (SPEC §2): "Analyst" reads, "Compliance officer" reads, edits and
+"""The staff groups: "Analyst" reads, "Compliance officer" reads, edits and
 approves. Kept in step with the project's models after every migrate, so an app added
 later is covered without another data migration."""
 

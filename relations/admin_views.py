@@ -1,4 +1,4 @@
-"""Admin pages of the ownership structure (SPEC §10): the relationship map, its JSON
+"""Admin pages of the ownership structure: the relationship map, its JSON
 data, and the structure as tables. Staff see only their organisation's customers (any
 other pk is a 404); superusers see all. Viewing needs the customer view permission."""
 

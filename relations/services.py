@@ -1,4 +1,4 @@
-"""Every write of connections (SPEC §5): the API, the admin and the importer call these.
+"""Every write of connections: the API, the admin and the importer call these.
 
 Each write locks the customer row first, so two writers of one customer's connections
 queue up instead of checking the 100% rule against a list the other is changing.

@@ -1,4 +1,4 @@
-"""Every write of customers and customer field definitions (STYLE.md: services)."""
+"""Every write of customers and customer field definitions."""
 
 from customers.services.customers import (
     CustomerExists,

@@ -1,4 +1,4 @@
-"""Beneficial Ownership Data Standard 0.4 statements (../shared/standards/bods-0.4/).
+"""Beneficial Ownership Data Standard 0.4 statements.
 
 The answer is a BODS package: a bare JSON array, entity and person statements first,
 then relationship statements (the order BODS requires). Record ids are stable

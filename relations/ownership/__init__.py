@@ -1,4 +1,4 @@
-"""Ownership structure (SPEC §8): effective ownership, derived UBOs, the relationship map.
+"""Ownership structure: effective ownership, derived UBOs, the relationship map.
 
 Method
 ------

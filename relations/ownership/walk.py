@@ -15,7 +15,7 @@ The same SQL runs on SQLite and PostgreSQL (`WITH RECURSIVE`, `||`, `LIKE`, `CAS
 TEXT`). Percentages travel as text and are multiplied as `Decimal` in Python, so the
 figures are exact on both databases (SQLite has no decimal type).
 
-Aggregation per owner happens before any customer row is read (PERFORMANCE.md: group
+Aggregation per owner happens before any customer row is read (docs/performance.md: group
 by owner before joining persons): only the owners that reach the threshold, the
 declared UBOs and the nodes of their paths are loaded afterwards, by primary key.
 """

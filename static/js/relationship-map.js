@@ -1,4 +1,4 @@
-/* Relationship map (SPEC §10): draws the JSON graph of the admin's customer-map-data
+/* Relationship map: draws the JSON graph of the admin's customer-map-data
  * endpoint with cytoscape.js. No inline script: the page passes its configuration in
  * data- attributes of #relationship-map, so it runs under a strict CSP. */
 (function () {

@@ -1,4 +1,4 @@
-"""The customer endpoints of SPEC §4: messages, shapes, tenancy and scopes."""
+"""The customer endpoints: messages, shapes, tenancy and scopes."""
 
 import pytest
 

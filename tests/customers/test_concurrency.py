@@ -1,4 +1,4 @@
-"""Concurrent posts of one referenceId make one customer (SPEC §4). PostgreSQL only."""
+"""Concurrent posts of one referenceId make one customer. PostgreSQL only."""
 
 import threading
 

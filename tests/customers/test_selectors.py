@@ -1,4 +1,4 @@
-"""GET /customers filters, search, ordering and query counts (SPEC §4, STYLE.md)."""
+"""GET /customers filters, search, ordering and query counts."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""KYB approval (seed 003's constraints, SPEC §8): API, services, the review flag."""
+"""KYB approval (seed 003's constraints): API, services, the review flag."""
 
 from datetime import date, timedelta
 from decimal import Decimal

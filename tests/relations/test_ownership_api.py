@@ -1,4 +1,4 @@
-"""GET /api/v1/customers/{referenceId}/organization (issue 4)."""
+"""GET /api/v1/customers/{referenceId}/organization."""
 
 import itertools
 from datetime import date
