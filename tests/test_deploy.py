@@ -105,7 +105,7 @@ def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     assert url.startswith("http://127.0.0.1:")
     request = urllib.request.Request(url, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
