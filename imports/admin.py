@@ -16,6 +16,7 @@ class BulkUploadAdmin(TenantModelAdmin):
     list_display = [
         "file_name",
         "status",
+        "attempt",
         "total_rows",
         "created_count",
         "updated_count",
@@ -35,6 +36,7 @@ class BulkUploadAdmin(TenantModelAdmin):
         "file_name",
         "file_size",
         "status",
+        "attempt",
         "total_rows",
         "processed_rows",
         "created_count",

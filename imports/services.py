@@ -172,6 +172,8 @@ def bulk_upload_run(*, upload_id: int, task_id: str = "") -> None:
     except Exception:
         logger.exception("Bulk upload %s failed", upload_id)
         lease.fail(UNEXPECTED)
+    else:
+        lease.release()
     finally:
         progress.close_side()
 

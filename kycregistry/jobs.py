@@ -143,6 +143,12 @@ class Lease:
         """Write the job's outcome (status included) if the job is still ours."""
         return bool(self._mine().update(lease_expires_at=None, **fields))
 
+    def release(self) -> None:
+        """Drop the lease of a job that ended (its outcome written by other means)."""
+        self.model._default_manager.filter(pk=self.pk, attempt=self.attempt).update(
+            lease_expires_at=None
+        )
+
     def fail(self, message: str) -> bool:
         return self.finish(status=JobStatus.FAILED, message=message, finished_at=timezone.now())
 
@@ -204,14 +210,24 @@ def heartbeat(lease: Lease) -> Iterator[Lease]:
         thread.join()
 
 
+def _expired(now: datetime) -> models.Q:
+    """Running with a lease past its expiry; or with no lease at all (started before
+    leases existed) for longer than a lease."""
+    return models.Q(status=JobStatus.RUNNING) & (
+        models.Q(lease_expires_at__lt=now)
+        | models.Q(
+            lease_expires_at__isnull=True,
+            started_at__lt=now - timedelta(seconds=lease_seconds()),
+        )
+    )
+
+
 def recover(*, now: datetime | None = None) -> int:
     """Re-queue or fail every running job whose lease expired; the number handled."""
     now = now or timezone.now()
     handled = 0
     for model in job_models():
-        expired = model._default_manager.filter(
-            status=JobStatus.RUNNING, lease_expires_at__lt=now
-        ).values_list("pk", flat=True)
+        expired = model._default_manager.filter(_expired(now)).values_list("pk", flat=True)
         for pk in list(expired):
             handled += _recover_one(model, pk, now=now)
     _abandon_dead_recovery_tasks(now)
@@ -221,10 +237,13 @@ def recover(*, now: datetime | None = None) -> int:
 def recover_expired(job: Job) -> Job:
     """The job as it stands, after recovery if its lease expired (for status pages:
     a dead worker's job never shows as running to the person waiting for it)."""
-    expires = job.lease_expires_at
-    if job.status == JobStatus.RUNNING and expires is not None and expires < timezone.now():
+    now = timezone.now()
+    expires = job.lease_expires_at or (
+        job.started_at and job.started_at + timedelta(seconds=lease_seconds())
+    )
+    if job.status == JobStatus.RUNNING and expires and expires < now:
         try:
-            if _recover_one(type(job), job.pk, now=timezone.now()):
+            if _recover_one(type(job), job.pk, now=now):
                 job.refresh_from_db()
         except DatabaseError:  # e.g. SQLite locked by a writer: recovery will run later
             logger.warning("Recovery of %s %s deferred", type(job).__name__, job.pk, exc_info=True)
@@ -234,11 +253,7 @@ def recover_expired(job: Job) -> Job:
 def _recover_one(model: type[Job], pk: int, *, now: datetime) -> int:
     limit = max_attempts()
     with transaction.atomic():
-        job = (
-            model._default_manager.select_for_update()
-            .filter(pk=pk, status=JobStatus.RUNNING, lease_expires_at__lt=now)
-            .first()
-        )
+        job = model._default_manager.select_for_update().filter(_expired(now), pk=pk).first()
         if job is None:
             return 0  # finished or renewed meanwhile
         _abandon_task(job.task_id, now)

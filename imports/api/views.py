@@ -16,6 +16,7 @@ from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
 from imports.services import bulk_upload_create, bulk_upload_report
 from imports.template import build_template
+from kycregistry import jobs
 from kycregistry.api.exceptions import error_body
 from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
@@ -108,7 +109,7 @@ class BulkUploadDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
         upload = self.get_queryset().filter(pk=pk).first()
         if upload is None:
             raise Http404("Bulk upload not found")
-        return upload
+        return jobs.recover_expired(upload)
 
     @extend_schema(
         operation_id="customers_bulk_upload_status",
