@@ -234,7 +234,7 @@ def recover(*, now: datetime | None = None) -> int:
     return handled
 
 
-def recover_expired(job: Job) -> Job:
+def recover_expired[J: Job](job: J) -> J:
     """The job as it stands, after recovery if its lease expired (for status pages:
     a dead worker's job never shows as running to the person waiting for it)."""
     now = timezone.now()
