@@ -191,12 +191,11 @@ def heartbeat(lease: Lease) -> Iterator[Lease]:
         try:
             while not stop.wait(interval):
                 try:
-                    if not lease.renew():
-                        if not stop.is_set():  # not just finished: taken over
-                            lease.lost = True
-                            logger.warning("Lease lost: %s %s", lease.model.__name__, lease.pk)
+                    if not lease.renew():  # finished, or taken over: Lease.check says
+                        lease.lost = not stop.is_set()
+                        logger.info("Lease of %s %s no longer held", lease.model.__name__, lease.pk)
                         return
-                except DatabaseError:
+                except Exception:  # e.g. SQLite busy past its timeout: try again
                     logger.warning("Lease not renewed; trying again", exc_info=True)
         finally:
             connections.close_all()  # this thread's connections only
