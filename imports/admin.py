@@ -18,6 +18,7 @@ class BulkUploadAdmin(TenantModelAdmin):
     list_display = [
         "file_name",
         "status",
+        "attempt",
         "total_rows",
         "created_count",
         "updated_count",
@@ -37,6 +38,7 @@ class BulkUploadAdmin(TenantModelAdmin):
         "file_name",
         "file_size",
         "status",
+        "attempt",
         "total_rows",
         "processed_rows",
         "created_count",

@@ -15,6 +15,7 @@ from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
 from imports.services import bulk_upload_create, bulk_upload_report
 from imports.template import build_template
+from kycregistry import jobs
 from kycregistry.admin import is_superuser, tenant_rows, user_organisation
 from organisations.models import Organisation
 
@@ -50,7 +51,7 @@ def _upload(request: HttpRequest, pk: int) -> BulkUpload:
     upload = _uploads(request).filter(pk=pk).first()
     if upload is None:
         raise Http404("No such bulk upload.")
-    return upload
+    return jobs.recover_expired(upload)
 
 
 def _require(request: HttpRequest, permission: str) -> None:

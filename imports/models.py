@@ -1,9 +1,11 @@
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.tasks import TaskResult
 
+from kycregistry.jobs import Job, JobStatus
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -16,11 +18,7 @@ def report_path(instance: Any, filename: str) -> str:
     return f"reports/{uuid.uuid4().hex}.xlsx"
 
 
-class UploadStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
+UploadStatus = JobStatus
 
 
 class RowOutcome(models.TextChoices):
@@ -33,8 +31,9 @@ class RowOutcome(models.TextChoices):
     BLANK = "b", "blank"
 
 
-class BulkUpload(models.Model):
-    """One uploaded Excel file of an organisation and the job that imports it."""
+class BulkUpload(Job):
+    """One uploaded Excel file of an organisation and the job that imports it (status,
+    message, attempt and lease: kycregistry/jobs.py)."""
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -59,7 +58,6 @@ class BulkUpload(models.Model):
     file = models.FileField(upload_to=upload_path, max_length=255)
     file_name = models.CharField(max_length=255, help_text="The name the client gave the file.")
     file_size = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=UploadStatus, default=UploadStatus.QUEUED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
@@ -70,13 +68,12 @@ class BulkUpload(models.Model):
     outcomes = models.TextField(
         blank=True, editable=False, help_text="One RowOutcome letter per data row (row 2 on)."
     )
-    message = models.TextField(blank=True, help_text="Why the job failed.")
     report = models.FileField(upload_to=report_path, max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = OrganisationQuerySet.as_manager()
+
+    restart_fields: ClassVar[dict[str, Any]] = {"processed_rows": 0}
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -87,9 +84,10 @@ class BulkUpload(models.Model):
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (UploadStatus.COMPLETED, UploadStatus.FAILED)
+    def enqueue_task(self) -> TaskResult:
+        from imports.tasks import import_bulk_upload
+
+        return import_bulk_upload.enqueue(upload_id=self.pk)
 
     @property
     def percent(self) -> int:

@@ -20,6 +20,7 @@ from imports.models import BulkUpload, RowOutcome, UploadStatus
 from imports.reader import read_rows, start_reading
 from imports.report import build_report
 from imports.writer import PlanWriter
+from kycregistry import jobs
 from organisations.audit import Channel, audit_context
 from organisations.models import ApiKey, Organisation
 
@@ -39,8 +40,6 @@ def bulk_upload_create(
     api_key: ApiKey | None = None,
 ) -> BulkUpload:
     """Check the file (UploadRejected: 400/413), store it and queue the import."""
-    from imports.tasks import import_bulk_upload
-
     size = file.size or 0
     file.seek(0)
     inspect_upload(file, size)  # type: ignore[arg-type]
@@ -55,7 +54,7 @@ def bulk_upload_create(
     upload.file.save("upload.xlsx", file, save=False)
     upload.full_clean(exclude=["file", "report"])
     upload.save()
-    import_bulk_upload.enqueue(upload_id=upload.pk)
+    jobs.enqueue(upload)
     upload.refresh_from_db()
     return upload
 
@@ -63,10 +62,17 @@ def bulk_upload_create(
 class _Progress:
     """processed_rows, written through a second connection so the browser sees it while
     the import's own transaction is open. SQLite has one writer at a time: there the
-    count moves only outside that transaction."""
+    count moves only outside that transaction.
 
-    def __init__(self, upload_id: int) -> None:
+    `close()`, called by the import between planning and writing, also checks that the
+    job is still this attempt's (jobs.Lease.check): a job taken over by recovery while
+    it planned writes nothing, and from there on its row stays locked to this attempt
+    until the transaction ends."""
+
+    def __init__(self, upload_id: int, lease: jobs.Lease | None = None) -> None:
         self.upload_id = upload_id
+        self.lease = lease
+        self.attempt = lease.attempt if lease is not None else 0
         self.side: Any = None
         self.last = 0.0
         if connection.vendor == "postgresql":
@@ -82,23 +88,23 @@ class _Progress:
         try:
             with self.side.cursor() as cursor:
                 cursor.execute(
-                    "UPDATE imports_bulkupload SET processed_rows = %s WHERE id = %s",
-                    [done, self.upload_id],
+                    "UPDATE imports_bulkupload SET processed_rows = %s "
+                    "WHERE id = %s AND attempt = %s",
+                    [done, self.upload_id, self.attempt],
                 )
         except Exception:
             logger.warning("Bulk upload progress not written", exc_info=True)
-            self.close()
+            self.close_side()
 
     def close(self) -> None:
+        self.close_side()
+        if self.lease is not None and connection.in_atomic_block:
+            self.lease.check()
+
+    def close_side(self) -> None:
         if self.side is not None:
             self.side.close()
             self.side = None
-
-
-def _fail(upload_id: int, message: str) -> None:
-    BulkUpload.objects.filter(pk=upload_id).update(
-        status=UploadStatus.FAILED, message=message, finished_at=timezone.now()
-    )
 
 
 def _completed_fields(plan: Plan) -> dict[str, Any]:
@@ -144,29 +150,32 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def bulk_upload_run(*, upload_id: int) -> None:
+def bulk_upload_run(*, upload_id: int, task_id: str = "") -> None:
     """The background job. Any failure marks the job failed with a message; the data
     is written in one transaction together with the final counts, so a failed job has
-    imported nothing."""
-    claimed = BulkUpload.objects.filter(pk=upload_id, status=UploadStatus.QUEUED).update(
-        status=UploadStatus.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return  # another worker has it, or it ran already
+    imported nothing. The job holds a lease (kycregistry/jobs.py) while it runs: if
+    its worker dies, recovery restarts it."""
+    lease = jobs.claim(BulkUpload, upload_id, task_id=task_id)
+    if lease is None:
+        return  # another worker has it, it ran already, or it was given up
     upload = BulkUpload.objects.select_related("organisation", "uploaded_by", "api_key").get(
         pk=upload_id
     )
-    progress = _Progress(upload_id)
+    progress = _Progress(upload_id, lease)
     try:
-        with _collector_paused():
+        with jobs.heartbeat(lease), _collector_paused():
             _import(upload=upload, progress=progress)
+    except jobs.LeaseLost:
+        logger.warning("Bulk upload %s attempt %s was taken over", upload_id, lease.attempt)
     except (UploadRejected, ImportFailed) as exc:
-        _fail(upload_id, exc.message)
+        lease.fail(exc.message)
     except Exception:
         logger.exception("Bulk upload %s failed", upload_id)
-        _fail(upload_id, UNEXPECTED)
+        lease.fail(UNEXPECTED)
+    else:
+        lease.release()
     finally:
-        progress.close()
+        progress.close_side()
 
 
 def _import(*, upload: BulkUpload, progress: _Progress) -> None:

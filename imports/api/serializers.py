@@ -11,6 +11,10 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class BulkUploadSerializer(serializers.ModelSerializer):
+    attempt = serializers.IntegerField(
+        help_text="1 for the first run; + 1 each time the job was restarted after its "
+        "worker stopped (at most KYC_JOB_MAX_ATTEMPTS)."
+    )
     fileName = serializers.CharField(source="file_name")
     totalRows = serializers.IntegerField(source="total_rows")
     processedRows = serializers.IntegerField(source="processed_rows")
@@ -28,6 +32,7 @@ class BulkUploadSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "attempt",
             "fileName",
             "totalRows",
             "processedRows",

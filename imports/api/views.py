@@ -16,6 +16,7 @@ from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
 from imports.services import bulk_upload_create, bulk_upload_report
 from imports.template import build_template
+from kycregistry import jobs
 from kycregistry.api.exceptions import ApiError, Conflict, PayloadTooLarge
 from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
@@ -99,7 +100,7 @@ class BulkUploadListCreateView(ScopedAPIMixin, ListAPIView):  # type: ignore[mis
 
 class BulkUploadDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
     def get_object(self, pk: int) -> BulkUpload:
-        return self.get_scoped(BulkUpload, "Bulk upload not found", pk=pk)
+        return jobs.recover_expired(self.get_scoped(BulkUpload, "Bulk upload not found", pk=pk))
 
     @extend_schema(
         operation_id="customers_bulk_upload_status",

@@ -198,3 +198,7 @@ KYC_MAX_CONNECTS = 1000
 KYC_EXACT_COUNT_LIMIT = env_int("KYC_EXACT_COUNT_LIMIT", 10_000)
 KYC_UPLOAD_MAX_BYTES = env_int("KYC_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 KYC_UPLOAD_MAX_ROWS = env_int("KYC_UPLOAD_MAX_ROWS", 1_000_000)
+# Background jobs (kycregistry/jobs.py): a running job's worker renews its lease; a
+# job whose lease expired is restarted, at most this many attempts in all.
+KYC_JOB_LEASE_SECONDS = env_int("KYC_JOB_LEASE_SECONDS", 60)
+KYC_JOB_MAX_ATTEMPTS = env_int("KYC_JOB_MAX_ATTEMPTS", 3)

@@ -1,0 +1,40 @@
+"""`manage.py` for the lease tests: with KYC_TEST_PAUSE_MARKER set, an import pauses
+after it has written its rows and before it commits, having created that marker file,
+so that the test can kill the worker mid-import at a known point.
+
+    python -m tests.imports.paused_worker db_worker --no-reload ...
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kycregistry.settings.base")
+    import django
+
+    django.setup()
+    marker = os.environ.get("KYC_TEST_PAUSE_MARKER")
+    if marker:
+        from imports import services
+
+        completed_fields = services._completed_fields
+
+        def paused(plan: Any) -> dict[str, Any]:
+            # Called by the import once the writer is done, inside its transaction.
+            Path(marker).write_text(str(os.getpid()))
+            time.sleep(120)
+            return completed_fields(plan)
+
+        services._completed_fields = paused
+
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["manage.py", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
