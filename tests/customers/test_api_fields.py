@@ -66,7 +66,7 @@ KEY_MESSAGE = (
     [
         ({"key": "1abc", "name": "X"}, "key", KEY_MESSAGE),
         ({"key": "a-b", "name": "X"}, "key", KEY_MESSAGE),
-        ({"key": "a" * 65, "name": "X"}, "key", KEY_MESSAGE),
+        ({"key": "a" * 65, "name": "X"}, "key", "At most 64 characters allowed (got 65)."),
         (
             {"key": "name", "name": "X"},
             "key",

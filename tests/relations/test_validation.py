@@ -134,15 +134,22 @@ def test_required_fields():
 
 def test_reference_id_rules():
     assert errors_of([{"referenceId": True, "role": "UBO"}]) == {
-        "connects[0].referenceId": ["Must be a string."]
+        "connects[0].referenceId": ["Must be a string or an integer, not a boolean."]
     }
     assert errors_of([{"referenceId": "  ", "role": "UBO"}]) == {
         "connects[0].referenceId": ["Must not be blank."]
     }
     assert errors_of([{"referenceId": "x" * 129, "role": "UBO"}]) == {
-        "connects[0].referenceId": ["Must be at most 128 characters."]
+        "connects[0].referenceId": ["At most 128 characters allowed (got 129)."]
+    }
+    assert errors_of([{"referenceId": "a/b", "role": "UBO"}]) == {
+        "connects[0].referenceId": ["Must not contain '/'."]
     }
     assert parse_connects([{"referenceId": "x" * 128, "role": "UBO"}])[0].reference_id == "x" * 128
+    # Trimmed and normalised as a customer's own referenceId is.
+    assert parse_connects([{"referenceId": " ＣＡＦÉ-1 ", "role": "UBO"}])[0].reference_id == (
+        "CAFÉ-1"
+    )
 
 
 def test_unknown_keys_are_named():
