@@ -134,10 +134,16 @@ def control_character(text: str, *, multiline: bool = False) -> str | None:
 
 def invisible_character(text: str) -> str | None:
     """The first character of an identifier that draws nothing, reorders the text
-    around it or is a control character, or None. The space is allowed."""
+    around it or is a control character, or None. Spaces are allowed (NFKC makes the
+    no-break and ideographic ones ordinary spaces)."""
     if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):
         return None
-    return next(c for c in text if not c.isprintable() or c in _BLANK_LETTERS)
+    for char in text:
+        if char in _BLANK_LETTERS or (
+            not char.isprintable() and unicodedata.category(char) != "Zs"
+        ):
+            return char
+    return None
 
 
 def normalise_identifier(text: str) -> str:
@@ -219,14 +225,16 @@ def clean_identifier(
     if len(value) > max_length * 4:  # no normalising of a huge string to refuse it
         errors.add(path, f"At most {max_length} characters allowed (got {len(value)}).")
         return None
-    text = normalise_identifier(value)
+    stripped = value.strip()
+    text = normalise_identifier(stripped)
     if len(text) > max_length:
         errors.add(path, f"At most {max_length} characters allowed (got {len(text)}).")
         return None
     if not text:
         errors.add(path, "Must not be blank.")
         return None
-    hidden = invisible_character(text)
+    # Named as sent where possible: NFKC may change it (U+3164 becomes U+1160).
+    hidden = invisible_character(stripped) or invisible_character(text)
     if hidden is not None:
         errors.add(
             path, f"Must not contain the invisible or control character {code_point(hidden)}."
