@@ -195,6 +195,10 @@ def test_percentages(value, expected):
         ("1e2", '"1e2" is not a decimal number such as "51" or "30.5".'),
         ("5_0", '"5_0" is not a decimal number such as "51" or "30.5".'),
         ("", '"" is not a decimal number such as "51" or "30.5".'),
+        # Only ASCII digits: Arabic-Indic, fullwidth and Devanagari digits are refused.
+        ("\u0661\u0660", '"\u0661\u0660" is not a decimal number such as "51" or "30.5".'),
+        ("\uff11\uff10", '"\uff11\uff10" is not a decimal number such as "51" or "30.5".'),
+        ("\u0967\u0966.5", '"\u0967\u0966.5" is not a decimal number such as "51" or "30.5".'),
         (float("nan"), "Must be a finite number."),
         (float("inf"), "Must be a finite number."),
         ([50], "Must be a number or a decimal string."),
@@ -204,6 +208,13 @@ def test_bad_percentages(value, message):
     assert errors_of(
         [{"referenceId": "A", "role": "SHAREHOLDER", "ownershipPercentage": value}]
     ) == {"connects[0].ownershipPercentage": [message]}
+
+
+@pytest.mark.parametrize("value", ["\u0662\u0660\u0662\u0664-01-01", "２０２４-01-01"])
+def test_dates_take_ascii_digits_only(value):
+    assert errors_of([{"referenceId": "A", "role": "UBO", "validFrom": value}]) == {
+        "connects[0].validFrom": ["Must be a date in the format YYYY-MM-DD."]
+    }
 
 
 def test_percentage_only_for_shareholders_and_ubos():
