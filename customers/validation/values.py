@@ -128,6 +128,8 @@ def code_point(char: str) -> str:
 def control_character(text: str, *, multiline: bool = False) -> str | None:
     """The first C0/C1 control character of `text` (tab, newline and CR are allowed
     when `multiline`), or None."""
+    if text.isprintable():  # the common case, tested in C
+        return None
     found = (_CONTROL_MULTILINE if multiline else _CONTROL).search(text)
     return found.group() if found else None
 
@@ -225,16 +227,20 @@ def clean_identifier(
     if len(value) > max_length * 4:  # no normalising of a huge string to refuse it
         errors.add(path, f"At most {max_length} characters allowed (got {len(value)}).")
         return None
-    stripped = value.strip()
-    text = normalise_identifier(stripped)
+    hidden: str | None = None
+    if value.isascii() and value.isprintable():  # the common case: nothing to fold or refuse
+        text = value.strip()
+    else:
+        stripped = value.strip()
+        text = normalise_identifier(stripped)
+        # Named as sent where possible: NFKC may change it (U+3164 becomes U+1160).
+        hidden = invisible_character(stripped) or invisible_character(text)
     if len(text) > max_length:
         errors.add(path, f"At most {max_length} characters allowed (got {len(text)}).")
         return None
     if not text:
         errors.add(path, "Must not be blank.")
         return None
-    # Named as sent where possible: NFKC may change it (U+3164 becomes U+1160).
-    hidden = invisible_character(stripped) or invisible_character(text)
     if hidden is not None:
         errors.add(
             path, f"Must not contain the invisible or control character {code_point(hidden)}."

@@ -221,10 +221,18 @@ def test_admin_refuses_and_normalises_the_reference(org):
     }
     assert not Customer.objects.exists()
 
-    data.update(reference_id="ＣＡＦÉ-1", name="Jane Doe")
+    data.update(reference_id="P-1", name="Jane Doe", custom_fields='{"segment": "a\\u0007b"}')
+    response = client.post(add, data)
+    assert response.context["adminform"].form.errors == {
+        "custom_fields": [f"custom_fields.segment: {control('U+0007')}"]
+    }
+    assert not Customer.objects.exists()
+
+    data.update(reference_id="ＣＡＦÉ-1", custom_fields='{"segment": "one\\ntwo"}')
     response = client.post(add, data)
     assert response.status_code == 302
     assert Customer.objects.get().reference_id == "CAFÉ-1"
+    assert Customer.objects.get().custom_fields == {"segment": "one\ntwo"}
 
 
 # -- text -------------------------------------------------------------------------------
