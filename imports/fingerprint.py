@@ -12,12 +12,49 @@ uploading the same file again cheap.
 """
 
 import hashlib
+from importlib.util import find_spec
 from typing import Any
+
+from django.conf import settings
 
 from customers.models import CustomerFieldDefinition
 
-# Bump when validation or import rules change what a row means: every digest expires.
-RULES_VERSION = "1"
+# What decides what a row means: the validation modules and the import's reading of
+# cells (their source), and the settings they read. Any change to one of them expires
+# every digest, so no one has to remember to.
+RULE_MODULES = (
+    "customers.models",
+    "customers.validation",
+    "customers.validation.customer",
+    "customers.validation.values",
+    "relations.models",
+    "relations.validation",
+    "imports.importer",
+)
+RULE_SETTINGS = ("KYC_MAX_CONNECTS",)
+
+
+def _source_digest(modules: tuple[str, ...]) -> str:
+    """A digest of the modules' files, read without importing them."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in modules:
+        spec = find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin is None:
+            raise RuntimeError(f"The source of {name} is needed to derive the import rules.")
+        with open(origin, "rb") as source:
+            digest.update(name.encode() + b"\0" + source.read() + b"\0")
+    return digest.hexdigest()
+
+
+# Read once, when the process starts: the files do not change under a running process.
+RULES_SOURCE = _source_digest(RULE_MODULES)
+
+
+def rules_version() -> str:
+    """The rules' source and the current values of the settings they read."""
+    values = tuple((name, getattr(settings, name, None)) for name in RULE_SETTINGS)
+    return f"{RULES_SOURCE}:{values!r}"
 
 
 def context_digest(
@@ -29,7 +66,7 @@ def context_digest(
     fields = sorted(
         (d.key, d.field_type, d.required, tuple(d.choices or ())) for d in definitions.values()
     )
-    text = repr((RULES_VERSION, reject_unknown, header, fields))
+    text = repr((rules_version(), reject_unknown, header, fields))
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 

@@ -20,7 +20,7 @@ from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Cast
 
 from customers.models import Customer, CustomerFieldDefinition, FieldType
-from customers.validation import clean_customer
+from customers.validation import clean_customer, reference_or_none
 from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
 from imports.sql import int_array, text_array
@@ -221,10 +221,8 @@ def _cell_text(value: Any) -> Any:
 
 
 def _reference_of(value: Any) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip() if isinstance(value, str | int) else None
-    return text or None
+    """The row's referenceId under the API's rule (None when invalid: validation says why)."""
+    return reference_or_none(value)
 
 
 class Importer:

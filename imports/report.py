@@ -4,14 +4,21 @@ A cell whose text starts with `=` is a formula to openpyxl, and `+ - @` (or a ta
 carriage return) start one in Excel once the cell is edited. Every user value is
 therefore written as an explicit string cell, and those with such a first character
 also get Excel's quote prefix, so they stay text even after editing.
+
+Values go through openpyxl's own checks (the `value` setter). Control characters that
+XML cannot hold, which openpyxl refuses, are first replaced by U+FFFD, and text that
+reads like Excel's escape of a character (`_x0007_`) is escaped itself
+(`_x005F_x0007_`), so the workbook is always well-formed and shows what was uploaded.
 """
 
+import re
 from collections.abc import Iterable
 from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -21,14 +28,24 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 OUTCOME_LABELS = {o.value: o.label for o in RowOutcome}
 
 
+# Excel reads `_xHHHH_` in a string as the character U+HHHH; `_x005F_` is the underscore.
+_EXCEL_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def sheet_text(value: str) -> str:
+    """`value` as text a worksheet can hold and shows as it is."""
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return _EXCEL_ESCAPE.sub("_x005F_", value) if "_x" in value else value
+
+
 def text_cell(sheet: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
     """A write-only cell that can never become a formula."""
     if value is None or value == "" or isinstance(value, bool | int | float):
         value = None if value == "" else value
         return WriteOnlyCell(sheet, value=value)
-    text = str(value)
-    cell = WriteOnlyCell(sheet, value=None)
-    cell._value = text  # bypass the setter, which turns "=…" into a formula
+    text = sheet_text(str(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    # openpyxl reads "=…" as a formula and "#N/A" as an error: both are text here.
     cell.data_type = "s"
     if text.startswith(FORMULA_STARTS):
         cell.quotePrefix = True

@@ -8,6 +8,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from customers.models import CustomerFieldDefinition, FieldType
+from imports.report import sheet_text
 from organisations.models import Organisation
 from relations.models import PERCENTAGE_ROLES, PERSON_ONLY_ROLES, ROLE_ALIASES, Role
 
@@ -36,7 +37,8 @@ def _definition_help(definition: CustomerFieldDefinition) -> str:
         FieldType.BOOLEAN: "TRUE or FALSE.",
         FieldType.CHOICE: "One of: " + ", ".join(map(str, definition.choices or [])) + ".",
     }[FieldType(definition.field_type)]
-    return f"Custom field “{definition.name}”. {kind}"
+    # Names and choices are the organisation's text: only what a worksheet can hold.
+    return sheet_text(f"Custom field “{definition.name}”. {kind}")
 
 
 def build_template(*, organisation: Organisation, rows: int) -> bytes:
@@ -77,8 +79,14 @@ def build_template(*, organisation: Organisation, rows: int) -> bytes:
             choices = ",".join(str(c) for c in definition.choices)
         elif definition.field_type == FieldType.BOOLEAN:
             choices = "TRUE,FALSE"
-        # Excel's list formula is limited to 255 characters and cannot hold commas in items.
-        if choices and len(choices) <= 250 and '"' not in choices:
+        # Excel's list formula is limited to 255 characters and cannot hold commas in
+        # items; a choice a worksheet cannot hold as it is gets no dropdown either.
+        if (
+            choices
+            and len(choices) <= 250
+            and '"' not in choices
+            and sheet_text(choices) == choices
+        ):
             validation = DataValidation(
                 type="list",
                 formula1=f'"{choices}"',

@@ -11,17 +11,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from customers.models import AccountType
+from customers.validation import FieldErrors, clean_reference
 from relations.models import PERCENTAGE_ROLES, PERSON_ONLY_ROLES, ROLE_ALIASES, Role
 
 ITEM_KEYS = ("referenceId", "customer", "role", "ownershipPercentage", "validFrom", "validTo")
-MAX_REFERENCE_LENGTH = 128
 MAX_PERCENTAGE = Decimal("100")
 PERCENTAGE_PLACES = 4
 
@@ -37,8 +37,9 @@ ROLE_INPUTS: dict[str, tuple[Role, ...]] = {
 }
 VALID_ROLES_TEXT = ", ".join(Role.values)
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DECIMAL_RE = re.compile(r"\d+(\.\d+)?")
+# ASCII digits only: "١٠" (Arabic-Indic digits) is refused, not read as 10.
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DECIMAL_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,14 @@ class ConnectItem:
         return (self.reference_id, self.role, self.valid_from, self.valid_to)
 
 
-def format_percentage(value: Decimal) -> str:
-    """`Decimal("30.5000")` → `"30.5"`, `Decimal("1E+2")` → `"100"`."""
-    text = format(value.normalize(), "f")
-    return text
-
-
-def _reference(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError("Must be a string.")
-    text = str(value)
-    if not text.strip():
-        raise ValueError("Must not be blank.")
-    if len(text) > MAX_REFERENCE_LENGTH:
-        raise ValueError(f"Must be at most {MAX_REFERENCE_LENGTH} characters.")
-    return text
+def format_percentage(value: Decimal, places: int = 4) -> str:
+    """`30`, `33.3333`, `12.5`, `100`: rounded half-up to `places`, trailing zeros
+    dropped. The one way a percentage is written (API, exports, admin, messages)."""
+    quantum = Decimal(1).scaleb(-places)
+    text = format(value.quantize(quantum, rounding=ROUND_HALF_UP), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def parse_percentage(value: Any) -> Decimal | None:
@@ -136,16 +130,20 @@ def parse_connect_item(
 ) -> tuple[list[ConnectItem], dict[str, list[str]]]:
     """One raw item → its ConnectItems (two for director-and-shareholder) and the errors,
     keyed `<path>.<field>` (or `<path>` for the item as a whole)."""
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
+
+    def key(name: str | None) -> str:
+        if name is None:
+            return path or "__all__"
+        return f"{path}.{name}" if path else name
 
     def fail(name: str | None, message: str) -> None:
-        key = path if name is None else (f"{path}.{name}" if path else name)
-        errors.setdefault(key or "__all__", []).append(message)
+        errors.add(key(name), message)
 
     if not isinstance(raw, Mapping):
         fail(None, "Must be an object with referenceId and role.")
-        return [], errors
-    unknown = [str(key) for key in raw if key not in allowed_keys]
+        return [], errors.by_field
+    unknown = [str(name) for name in raw if name not in allowed_keys]
     if unknown:
         fail(
             None,
@@ -154,10 +152,7 @@ def parse_connect_item(
 
     reference: str | None = None
     if raw.get("referenceId") is not None:
-        try:
-            reference = _reference(raw["referenceId"])
-        except ValueError as exc:
-            fail("referenceId", str(exc))
+        reference = clean_reference(errors, key("referenceId"), raw["referenceId"])
 
     inline: dict[str, Any] | None = None
     if raw.get("customer") is not None:
@@ -170,10 +165,9 @@ def parse_connect_item(
             inline = dict(payload)
             inline_ref: str | None = None
             if inline.get("referenceId") is not None:
-                try:
-                    inline_ref = _reference(inline["referenceId"])
-                except ValueError as exc:
-                    fail("customer.referenceId", str(exc))
+                inline_ref = clean_reference(
+                    errors, key("customer.referenceId"), inline["referenceId"]
+                )
             if inline_ref is not None and reference is not None and inline_ref != reference:
                 fail(
                     "customer.referenceId",
@@ -183,7 +177,7 @@ def parse_connect_item(
             if reference is not None:
                 inline["referenceId"] = reference
     if reference is None and not any(
-        key.startswith((f"{path}.referenceId", f"{path}.customer")) for key in errors
+        name.startswith((key("referenceId"), key("customer"))) for name in errors.by_field
     ):
         fail("referenceId", "This field is required (or a customer object with a referenceId).")
 
@@ -218,8 +212,8 @@ def parse_connect_item(
     if valid_from and valid_to and valid_from > valid_to:
         fail("validTo", f"Must not be before validFrom ({valid_from.isoformat()}).")
 
-    if errors or reference is None:
-        return [], errors
+    if errors.by_field or reference is None:
+        return [], errors.by_field
     return [
         ConnectItem(
             reference_id=reference,
@@ -231,7 +225,7 @@ def parse_connect_item(
             index=index,
         )
         for role in roles
-    ], errors
+    ], errors.by_field
 
 
 def parse_connects(raw: object) -> list[ConnectItem]:
@@ -242,25 +236,24 @@ def parse_connects(raw: object) -> list[ConnectItem]:
     if len(raw) > limit:
         raise ValidationError(f"connects may hold at most {limit} items (got {len(raw)})")
     items: list[ConnectItem] = []
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     inline_by_ref: dict[str, dict[str, Any]] = {}
     for index, raw_item in enumerate(raw):
         path = f"connects[{index}]"
         parsed, item_errors = parse_connect_item(raw_item, path=path, index=index)
-        for key, messages in item_errors.items():
-            errors.setdefault(key, []).extend(messages)
+        errors.extend(item_errors)
         for item in parsed[:1]:
             if item.customer is None:
                 continue
             earlier = inline_by_ref.setdefault(item.reference_id, item.customer)
             if earlier != item.customer:
-                errors.setdefault(f"{path}.customer", []).append(
+                errors.add(
+                    f"{path}.customer",
                     f"Differs from the inline customer {item.reference_id} given earlier "
-                    "in the list."
+                    "in the list.",
                 )
         items.extend(parsed)
-    if errors:
-        raise ValidationError(errors)
+    errors.raise_if_any()
     return items
 
 

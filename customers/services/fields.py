@@ -11,7 +11,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from customers.models import CustomerFieldDefinition, FieldType
-from customers.validation import FIELD_KEY_RE, RESERVED_KEYS, require_object
+from customers.validation import (
+    FIELD_KEY_RE,
+    RESERVED_KEYS,
+    FieldErrors,
+    clean_identifier,
+    code_point,
+    control_character,
+    require_object,
+)
+from customers.validation.values import CUSTOM_KEY_MAX
 from organisations.models import Organisation
 
 DEFINITION_KEYS = ("key", "name", "type", "required", "choices")
@@ -23,37 +32,50 @@ def _exists_message(key: str) -> str:
     return f"A field with key {key} already exists"
 
 
-def _clean_key(errors: dict[str, list[str]], value: Any) -> str | None:
-    if not isinstance(value, str) or not FIELD_KEY_RE.match(value):
-        errors["key"] = [
+def _clean_key(errors: FieldErrors, value: Any) -> str | None:
+    """The identifier rule (normalised, no invisible characters), then the key's format."""
+    key = clean_identifier(errors, "key", value, max_length=CUSTOM_KEY_MAX)
+    if key is None:
+        return None
+    if not FIELD_KEY_RE.fullmatch(key):
+        errors.add(
+            "key",
             "Must start with a letter and hold only letters, digits and underscores "
-            "(at most 64 characters)."
-        ]
+            "(at most 64 characters).",
+        )
         return None
-    if value in RESERVED_KEYS:
-        errors["key"] = [
-            f"'{value}' is reserved: {', '.join(sorted(RESERVED_KEYS))} cannot be field keys."
-        ]
+    if key in RESERVED_KEYS:
+        errors.add(
+            "key", f"'{key}' is reserved: {', '.join(sorted(RESERVED_KEYS))} cannot be field keys."
+        )
         return None
-    return value
+    return key
 
 
-def _clean_choices(errors: dict[str, list[str]], value: Any) -> list[str] | None:
+def _clean_choices(errors: FieldErrors, value: Any) -> list[str] | None:
     if not isinstance(value, list) or not value:
-        errors["choices"] = ["A choice field needs a non-empty list of strings."]
+        errors.add("choices", "A choice field needs a non-empty list of strings.")
         return None
     if len(value) > CHOICES_MAX:
-        errors["choices"] = [f"At most {CHOICES_MAX} choices allowed (got {len(value)})."]
+        errors.add("choices", f"At most {CHOICES_MAX} choices allowed (got {len(value)}).")
         return None
     if not all(isinstance(item, str) and item.strip() for item in value):
-        errors["choices"] = ["Every choice must be a non-empty string."]
+        errors.add("choices", "Every choice must be a non-empty string.")
         return None
     if any(len(item) > CHOICE_MAX_LENGTH for item in value):
-        errors["choices"] = [f"Each choice is at most {CHOICE_MAX_LENGTH} characters."]
+        errors.add("choices", f"Each choice is at most {CHOICE_MAX_LENGTH} characters.")
         return None
+    for number, item in enumerate(value, start=1):
+        control = control_character(item)
+        if control is not None:
+            errors.add(
+                "choices",
+                f"Choice {number} must not contain the control character {code_point(control)}.",
+            )
+            return None
     if len(set(value)) != len(value):
         duplicates = sorted({item for item in value if value.count(item) > 1})
-        errors["choices"] = [f"Choices must be unique; repeated: {', '.join(duplicates)}."]
+        errors.add("choices", f"Choices must be unique; repeated: {', '.join(duplicates)}.")
         return None
     return list(value)
 
@@ -62,13 +84,14 @@ def _clean(
     data: Any, *, existing: CustomerFieldDefinition | None
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     require_object(data)
-    errors: dict[str, list[str]] = {}
+    errors = FieldErrors()
     unknown = [key for key in data if key not in DEFINITION_KEYS]
     if unknown:
-        errors["__all__"] = [
+        errors.add(
+            "__all__",
             f"Unknown key(s): {', '.join(k[:64] for k in unknown[:10])}. "
-            f"Allowed keys: {', '.join(DEFINITION_KEYS)}."
-        ]
+            f"Allowed keys: {', '.join(DEFINITION_KEYS)}.",
+        )
     values: dict[str, Any] = {}
     if existing is None:
         key = _clean_key(errors, data.get("key"))
@@ -76,26 +99,29 @@ def _clean(
             values["key"] = key
         field_type = data.get("type", FieldType.TEXT)
         if field_type not in FieldType.values:
-            errors["type"] = [f"Must be one of: {', '.join(FieldType.values)}."]
+            errors.add("type", f"Must be one of: {', '.join(FieldType.values)}.")
         else:
             values["field_type"] = field_type
     else:
         if "key" in data and data["key"] != existing.key:
-            errors["key"] = ["Cannot be changed: stored values are keyed by it."]
+            errors.add("key", "Cannot be changed: stored values are keyed by it.")
         if "type" in data and data["type"] != existing.field_type:
-            errors["type"] = ["Cannot be changed: stored values are typed by it."]
+            errors.add("type", "Cannot be changed: stored values are typed by it.")
         values["field_type"] = existing.field_type
     if "name" in data or existing is None:
         name = data.get("name")
+        control = control_character(name) if isinstance(name, str) else None
         if not isinstance(name, str) or not name.strip():
-            errors["name"] = ["This field is required: a display name."]
+            errors.add("name", "This field is required: a display name.")
         elif len(name) > 200:
-            errors["name"] = [f"At most 200 characters allowed (got {len(name)})."]
+            errors.add("name", f"At most 200 characters allowed (got {len(name)}).")
+        elif control is not None:
+            errors.add("name", f"Must not contain the control character {code_point(control)}.")
         else:
             values["name"] = name.strip()
     if "required" in data:
         if not isinstance(data["required"], bool):
-            errors["required"] = ["Must be true or false."]
+            errors.add("required", "Must be true or false.")
         else:
             values["required"] = data["required"]
     field_type = values.get("field_type")
@@ -105,8 +131,8 @@ def _clean(
             if choices is not None:
                 values["choices"] = choices
     elif field_type is not None and data.get("choices") not in (None, []):
-        errors["choices"] = ["Only fields of type choice have choices."]
-    return values, errors
+        errors.add("choices", "Only fields of type choice have choices.")
+    return values, errors.by_field
 
 
 def field_definition_create(*, organisation: Organisation, data: Any) -> CustomerFieldDefinition:

@@ -35,6 +35,8 @@ from customers.validation.values import (
     clean_reference,
     clean_region,
     clean_text,
+    code_point,
+    control_character,
     deprecated_identification_numbers,
     describe,
     require_object,
@@ -43,6 +45,17 @@ from customers.validation.values import (
 if TYPE_CHECKING:
     from customers.models import Customer, CustomerFieldDefinition
 
+
+# The admin form's free-text fields (the others have rules of their own below).
+ADMIN_TEXT_FIELDS = (
+    "name",
+    "external_id",
+    "given_name",
+    "family_name",
+    "legal_name",
+    "corporation_type",
+    "email",
+)
 
 # AccountType.values builds a new list on every access; validation runs per Excel row.
 ACCOUNT_TYPES = frozenset(AccountType.values)
@@ -88,7 +101,9 @@ def _type_matches(errors: FieldErrors, path: str, value: Any, account_type: int 
     if value is None:
         return
     allowed = {"individual": AccountType.PERSON, "corporate": AccountType.COMPANY}
-    if value not in allowed:
+    if not isinstance(value, str):
+        errors.add(path, f"Must be 'individual' or 'corporate', not {describe(value)}.")
+    elif value not in allowed:
         errors.add(path, "Must be 'individual' or 'corporate'.")
     elif account_type is not None and allowed[value] != account_type:
         errors.add(
@@ -355,6 +370,20 @@ def record_errors(customer: "Customer") -> dict[str, list[str]]:
     """The API's rules applied to a model instance (the admin's form), keyed by model
     field; valid values are normalised in place."""
     errors = FieldErrors()
+    reference = clean_reference(errors, "reference_id", customer.reference_id)
+    if reference is not None:
+        customer.reference_id = reference
+    for name in ADMIN_TEXT_FIELDS:
+        control = control_character(getattr(customer, name) or "")
+        if control is not None:
+            errors.add(name, f"Must not contain the control character {code_point(control)}.")
+    for key, value in (customer.custom_fields or {}).items():
+        control = control_character(value, multiline=True) if isinstance(value, str) else None
+        if control is not None:
+            errors.add(
+                f"custom_fields.{key}",
+                f"Must not contain the control character {code_point(control)}.",
+            )
     country = clean_country(errors, "country", customer.country or None)
     if country is not None:
         customer.country = country

@@ -4,6 +4,8 @@ dotted path and returns None, so one request reports every fault at once."""
 
 import math
 import re
+import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -64,19 +66,38 @@ IDENTIFICATION_KEYS = (
 )
 PROFILE_KEYS = ("identityType", "residentialAddress", "registrationAddress", "phone", "email")
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# '/' and the control characters (below 32, and DEL) a referenceId must not hold.
-_UNADDRESSABLE = re.compile(r"[/\x00-\x1f\x7f]")
-DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only: "١٠" (Arabic-Indic) or "１０" (fullwidth) are refused, not read as 10.
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+# C0 and C1 control characters (and DEL); multi-line text keeps tab, newline and CR.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Letters that draw nothing (Hangul fillers, the combining grapheme joiner); the rest of
+# the invisible characters are the ones str.isprintable() refuses: controls, format
+# characters (zero-width space and joiners, BOM, soft hyphen, bidi controls), line and
+# paragraph separators, surrogates, private-use and unassigned code points.
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+# Fixed path segments directly under /api/v1/customers/: a customer of that
+# referenceId could never be addressed (tests/customers/test_identifiers.py checks
+# this list against the URL configuration).
+RESERVED_REFERENCE_IDS = frozenset({"bulk-upload", "download-template"})
+# Dot segments are resolved away by HTTP clients before a request is sent.
+DOT_SEGMENTS = frozenset({".", ".."})
 _email_validator = EmailValidator()
 
 
 class FieldErrors:
+    """Every error of one request or row: a dotted field path → its messages."""
+
     def __init__(self) -> None:
         self.by_field: dict[str, list[str]] = {}
 
     def add(self, path: str, message: str) -> None:
         self.by_field.setdefault(path, []).append(message)
+
+    def extend(self, by_field: "Mapping[str, Iterable[str]]") -> None:
+        for path, messages in by_field.items():
+            self.by_field.setdefault(path, []).extend(messages)
 
     def raise_if_any(self) -> None:
         if self.by_field:
@@ -99,6 +120,43 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
+def code_point(char: str) -> str:
+    """`U+200B`: how a message names a character it cannot show."""
+    return f"U+{ord(char):04X}"
+
+
+def control_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first C0/C1 control character of `text` (tab, newline and CR are allowed
+    when `multiline`), or None."""
+    if text.isprintable():  # the common case, tested in C
+        return None
+    found = (_CONTROL_MULTILINE if multiline else _CONTROL).search(text)
+    return found.group() if found else None
+
+
+def invisible_character(text: str) -> str | None:
+    """The first character of an identifier that draws nothing, reorders the text
+    around it or is a control character, or None. Spaces are allowed (NFKC makes the
+    no-break and ideographic ones ordinary spaces)."""
+    if text.isprintable() and _BLANK_LETTERS.isdisjoint(text):
+        return None
+    for char in text:
+        if char in _BLANK_LETTERS or (
+            not char.isprintable() and unicodedata.category(char) != "Zs"
+        ):
+            return char
+    return None
+
+
+def normalise_identifier(text: str) -> str:
+    """NFKC, then trimmed: compatibility forms fold into the ordinary character
+    (fullwidth "ＣＡＦÉ" → "CAFÉ", "ﬁ" → "fi") and composed and decomposed accents
+    become one, so identifiers that look alike are equal."""
+    if text.isascii():
+        return text.strip()
+    return unicodedata.normalize("NFKC", text).strip()
+
+
 def clean_text(
     errors: FieldErrors,
     path: str,
@@ -107,8 +165,10 @@ def clean_text(
     max_length: int,
     required: bool = False,
     allow_int: bool = False,
+    multiline: bool = False,
 ) -> str | None:
-    """A stripped string, "" for null/blank when optional, None after recording an error."""
+    """A stripped string, "" for null/blank when optional, None after recording an error.
+    Control characters are refused (tab, newline and CR are kept when `multiline`)."""
     if allow_int and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if value is None:
@@ -127,6 +187,10 @@ def clean_text(
     if required and not value:
         errors.add(path, "Must not be blank.")
         return None
+    control = control_character(value, multiline=multiline)
+    if control is not None:
+        errors.add(path, f"Must not contain the control character {code_point(control)}.")
+        return None
     return value
 
 
@@ -144,17 +208,73 @@ def clean_reference_id(value: Any, *, path: str = "referenceId") -> str:
     return reference
 
 
+def clean_identifier(
+    errors: FieldErrors, path: str, value: Any, *, max_length: int, allow_int: bool = False
+) -> str | None:
+    """An identifier (a referenceId, a field key): a string (an integer becomes its
+    digits when `allow_int`), normalised by `normalise_identifier`, not blank, at most
+    `max_length` characters, free of invisible, bidi-control and control characters.
+    Records an error and returns None otherwise."""
+    if allow_int and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None:
+        errors.add(path, "This field is required.")
+        return None
+    if not isinstance(value, str):
+        kind = "a string or an integer" if allow_int else "a string"
+        errors.add(path, f"Must be {kind}, not {describe(value)}.")
+        return None
+    if len(value) > max_length * 4:  # no normalising of a huge string to refuse it
+        errors.add(path, f"At most {max_length} characters allowed (got {len(value)}).")
+        return None
+    hidden: str | None = None
+    if value.isascii() and value.isprintable():  # the common case: nothing to fold or refuse
+        text = value.strip()
+    else:
+        stripped = value.strip()
+        text = normalise_identifier(stripped)
+        # Named as sent where possible: NFKC may change it (U+3164 becomes U+1160).
+        hidden = invisible_character(stripped) or invisible_character(text)
+    if len(text) > max_length:
+        errors.add(path, f"At most {max_length} characters allowed (got {len(text)}).")
+        return None
+    if not text:
+        errors.add(path, "Must not be blank.")
+        return None
+    if hidden is not None:
+        errors.add(
+            path, f"Must not contain the invisible or control character {code_point(hidden)}."
+        )
+        return None
+    return text
+
+
 def clean_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
-    reference = clean_text(
-        errors, path, value, max_length=REFERENCE_MAX, required=True, allow_int=True
-    )
+    """The one referenceId rule of the API, the admin, connections and the import."""
+    reference = clean_identifier(errors, path, value, max_length=REFERENCE_MAX, allow_int=True)
     if reference is None:
         return None
     # It is the last segment of /customers/{referenceId}: a slash could never be addressed.
-    if _UNADDRESSABLE.search(reference):
-        errors.add(path, "Must not contain '/' or control characters.")
+    if "/" in reference:
+        errors.add(path, "Must not contain '/'.")
+        return None
+    if reference in RESERVED_REFERENCE_IDS:
+        errors.add(
+            path,
+            f"'{reference}' is reserved: /customers/{reference} is another path of the API.",
+        )
+        return None
+    if reference in DOT_SEGMENTS:
+        errors.add(
+            path, f"'{reference}' is reserved: clients resolve it as a relative path segment."
+        )
         return None
     return reference
+
+
+def reference_or_none(value: Any) -> str | None:
+    """The referenceId `value` stands for under `clean_reference`, or None when invalid."""
+    return clean_reference(FieldErrors(), "referenceId", value)
 
 
 def clean_country(errors: FieldErrors, path: str, value: Any) -> str | None:
@@ -316,7 +436,9 @@ def clean_custom_value(
     """The typed value to store (JSON-ready), or None after recording an error."""
     kind = definition.field_type
     if kind == FieldType.TEXT:
-        return clean_text(errors, path, value, max_length=CUSTOM_TEXT_MAX, allow_int=True)
+        return clean_text(
+            errors, path, value, max_length=CUSTOM_TEXT_MAX, allow_int=True, multiline=True
+        )
     if kind == FieldType.NUMBER:
         return _clean_number(errors, path, value)
     if kind == FieldType.DATE:

@@ -7,13 +7,14 @@ customers the answer names (derived UBOs, their path nodes, cycle members).
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Q
 
 from customers.models import AccountType, Customer
 from relations.models import Connection, Role
 from relations.ownership.walk import MAX_DEPTH, RawPath, aggregate, fetch_walk_rows
+from relations.validation import format_percentage
 
 
 def valid_on(as_of: date, prefix: str = "") -> Q:
@@ -21,15 +22,6 @@ def valid_on(as_of: date, prefix: str = "") -> Q:
     return (
         Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": as_of})
     ) & (Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": as_of}))
-
-
-def format_percentage(value: Decimal, places: int = 4) -> str:
-    """`30`, `33.3333`, `12.5`: rounded half-up to `places`, trailing zeros dropped."""
-    quantum = Decimal(1).scaleb(-places)
-    text = format(value.quantize(quantum, rounding=ROUND_HALF_UP), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
 
 
 @dataclass(frozen=True)

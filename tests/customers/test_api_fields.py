@@ -66,7 +66,7 @@ KEY_MESSAGE = (
     [
         ({"key": "1abc", "name": "X"}, "key", KEY_MESSAGE),
         ({"key": "a-b", "name": "X"}, "key", KEY_MESSAGE),
-        ({"key": "a" * 65, "name": "X"}, "key", KEY_MESSAGE),
+        ({"key": "a" * 65, "name": "X"}, "key", "At most 64 characters allowed (got 65)."),
         (
             {"key": "name", "name": "X"},
             "key",
@@ -282,12 +282,16 @@ NUMBER = 'Must be a number (a JSON number or a decimal string such as "12.5").'
         ("number", [], True, NUMBER),
         ("number", [], "12abc", NUMBER),
         ("number", [], "NaN", NUMBER),
+        ("number", [], "\u0661\u0660", NUMBER),  # Arabic-Indic digits: ASCII digits only
+        ("number", [], "\uff11\uff10", NUMBER),
         ("number", [], "1e400", "Must be a finite number."),
         ("number", [], 2**60, "Must be between -9007199254740991 and 9007199254740991."),
         ("number", [], {"v": 1}, NUMBER),
         ("date", [], "2024-02-30", "'2024-02-30' is not a valid calendar date."),
         ("date", [], "30/01/2024", "Must be a date in YYYY-MM-DD format."),
         ("date", [], 20240101, "Must be a date in YYYY-MM-DD format."),
+        ("date", [], "\u0662\u0660\u0662\u0664-01-01", "Must be a date in YYYY-MM-DD format."),
+        ("date", [], "2024-01-01\n", "Must be a date in YYYY-MM-DD format."),
         ("boolean", [], 1, "Must be true or false."),
         ("boolean", [], "yes", "Must be true or false."),
         ("choice", ["gold", "silver"], "bronze", "Must be one of: gold, silver."),

@@ -4,7 +4,7 @@ validation only while nothing it was judged against has changed."""
 import pytest
 
 from customers.models import Customer
-from imports import importer
+from imports import fingerprint, importer
 from relations.models import Connection
 from tests.factories import FieldDefinitionFactory, PersonFactory
 from tests.imports.test_api import errors_of, upload
@@ -137,3 +137,47 @@ def test_a_change_of_connections_alone_moves_updated_at(api, validated):
 
     assert counts(upload(api, changed)) == (0, 0, 2, 1)
     assert validated == ["X-1"]
+
+
+def test_a_changed_setting_of_the_rules_judges_the_same_file_again(api, validated, settings):
+    upload(api, ROWS)
+    validated.clear()
+    assert counts(upload(api, ROWS)) == (0, 0, 2, 1)
+    assert validated == ["X-1"]
+
+    settings.KYC_MAX_CONNECTS = settings.KYC_MAX_CONNECTS + 1
+    validated.clear()
+    assert counts(upload(api, ROWS)) == (0, 0, 2, 1)
+    assert validated == ["C-1", "P-1", "X-1"]
+
+
+def test_changed_rule_sources_judge_the_same_file_again(api, validated, monkeypatch):
+    upload(api, ROWS)
+    monkeypatch.setattr(fingerprint, "RULES_SOURCE", "0" * 32)
+    validated.clear()
+    assert counts(upload(api, ROWS)) == (0, 0, 2, 1)
+    assert validated == ["C-1", "P-1", "X-1"]
+
+
+def test_the_rules_digest_follows_the_source_files(tmp_path, monkeypatch):
+    package = tmp_path / "rulespkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    rule = package / "rule.py"
+    rule.write_text("LIMIT = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = fingerprint._source_digest(("rulespkg.rule",))
+    assert fingerprint._source_digest(("rulespkg.rule",)) == before
+    rule.write_text("LIMIT = 2\n")
+    assert fingerprint._source_digest(("rulespkg.rule",)) != before
+
+
+def test_the_rules_cover_the_validation_modules():
+    assert {
+        "customers.validation.customer",
+        "customers.validation.values",
+        "relations.validation",
+        "imports.importer",
+    } <= set(fingerprint.RULE_MODULES)
+    assert "KYC_MAX_CONNECTS" in fingerprint.RULE_SETTINGS
+    assert len(fingerprint.RULES_SOURCE) == 32

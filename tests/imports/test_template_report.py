@@ -4,6 +4,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
 from imports.report import build_report
 from imports.template import ACCOUNT_TYPE_ERROR, CONNECTS_EXAMPLE, build_template
@@ -77,3 +78,67 @@ def test_report_keeps_numbers_and_plain_text():
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     assert [c.value for c in sheet[2]] == [2, "Jane", 3, "created", None]
     assert sheet["B2"].quotePrefix is False
+
+
+def _calamine_rows(content: bytes) -> list[list[object]]:
+    """The first sheet as Excel reads it (Excel's `_xHHHH_` escapes decoded)."""
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    return book.get_sheet_by_index(0).to_python()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("bell\u0007name", "bell\ufffdname"),
+        ("\u0000\u0008\u000b\u000c\u001f", "\ufffd" * 5),
+        ("=1+\u0007", "=1+\ufffd"),
+        ("_x0007_", "_x0007_"),
+        ("a_x0041_b_x005F_", "a_x0041_b_x005F_"),
+        ("#N/A", "#N/A"),
+        ("tab\tand\nnewline", "tab\tand\nnewline"),
+    ],
+)
+def test_report_is_well_formed_whatever_the_text(value, shown):
+    content = build_report(header=["name"], rows=[(2, [value], "s", value)])
+    workbook = load_workbook(io.BytesIO(content))  # a well-formed workbook
+    sheet = workbook.worksheets[0]
+    assert sheet["B2"].data_type == "s"
+    assert sheet["D2"].data_type == "s"
+    rows = _calamine_rows(content)
+    assert rows[1][1] == shown
+    assert rows[1][3] == shown
+
+
+def test_report_writes_cells_through_openpyxl_checks(monkeypatch):
+    """The value setter runs (no `_value` bypass): openpyxl's own check sees every text."""
+    from openpyxl.cell import cell as cell_module
+
+    seen: list[str] = []
+    check = cell_module.Cell.check_string
+
+    def spy(self, value):  # type: ignore[no-untyped-def]
+        seen.append(value)
+        return check(self, value)
+
+    monkeypatch.setattr(cell_module.Cell, "check_string", spy)
+    build_report(header=["name"], rows=[(2, ["=1+1"], "s", "why")])
+    assert {"name", "=1+1", "why"} <= set(seen)
+
+
+def test_template_survives_control_characters_in_stored_definitions(org):
+    # Stored before the definition rules refused them.
+    FieldDefinitionFactory(organisation=org, key="band", name="Ri\u0007sk", field_type="text")
+    FieldDefinitionFactory(
+        organisation=org,
+        key="segment",
+        name="Segment",
+        field_type="choice",
+        choices=["retail\u0007", "sme"],
+    )
+    workbook = load_workbook(io.BytesIO(build_template(organisation=org, rows=10)))
+    lines = {row[0]: row for row in workbook["Instructions"].iter_rows(values_only=True) if row[0]}
+    assert lines["band"][2] == "Custom field “Ri\ufffdsk”. Text."
+    assert lines["segment"][2] == "Custom field “Segment”. One of: retail\ufffd, sme."
+    # No dropdown that could not offer the stored choice as it is.
+    sqrefs = {str(v.sqref) for v in workbook["Customers"].data_validations.dataValidation}
+    assert sqrefs == {"C2:C11"}

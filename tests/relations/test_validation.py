@@ -134,15 +134,22 @@ def test_required_fields():
 
 def test_reference_id_rules():
     assert errors_of([{"referenceId": True, "role": "UBO"}]) == {
-        "connects[0].referenceId": ["Must be a string."]
+        "connects[0].referenceId": ["Must be a string or an integer, not a boolean."]
     }
     assert errors_of([{"referenceId": "  ", "role": "UBO"}]) == {
         "connects[0].referenceId": ["Must not be blank."]
     }
     assert errors_of([{"referenceId": "x" * 129, "role": "UBO"}]) == {
-        "connects[0].referenceId": ["Must be at most 128 characters."]
+        "connects[0].referenceId": ["At most 128 characters allowed (got 129)."]
+    }
+    assert errors_of([{"referenceId": "a/b", "role": "UBO"}]) == {
+        "connects[0].referenceId": ["Must not contain '/'."]
     }
     assert parse_connects([{"referenceId": "x" * 128, "role": "UBO"}])[0].reference_id == "x" * 128
+    # Trimmed and normalised as a customer's own referenceId is.
+    assert parse_connects([{"referenceId": " ＣＡＦÉ-1 ", "role": "UBO"}])[0].reference_id == (
+        "CAFÉ-1"
+    )
 
 
 def test_unknown_keys_are_named():
@@ -188,6 +195,10 @@ def test_percentages(value, expected):
         ("1e2", '"1e2" is not a decimal number such as "51" or "30.5".'),
         ("5_0", '"5_0" is not a decimal number such as "51" or "30.5".'),
         ("", '"" is not a decimal number such as "51" or "30.5".'),
+        # Only ASCII digits: Arabic-Indic, fullwidth and Devanagari digits are refused.
+        ("\u0661\u0660", '"\u0661\u0660" is not a decimal number such as "51" or "30.5".'),
+        ("\uff11\uff10", '"\uff11\uff10" is not a decimal number such as "51" or "30.5".'),
+        ("\u0967\u0966.5", '"\u0967\u0966.5" is not a decimal number such as "51" or "30.5".'),
         (float("nan"), "Must be a finite number."),
         (float("inf"), "Must be a finite number."),
         ([50], "Must be a number or a decimal string."),
@@ -197,6 +208,13 @@ def test_bad_percentages(value, message):
     assert errors_of(
         [{"referenceId": "A", "role": "SHAREHOLDER", "ownershipPercentage": value}]
     ) == {"connects[0].ownershipPercentage": [message]}
+
+
+@pytest.mark.parametrize("value", ["\u0662\u0660\u0662\u0664-01-01", "２０２４-01-01"])
+def test_dates_take_ascii_digits_only(value):
+    assert errors_of([{"referenceId": "A", "role": "UBO", "validFrom": value}]) == {
+        "connects[0].validFrom": ["Must be a date in the format YYYY-MM-DD."]
+    }
 
 
 def test_percentage_only_for_shareholders_and_ubos():
