@@ -4,6 +4,7 @@ identifiers are one customer or refused with a message that names the character;
 control characters in text are refused with the field named; nothing is stored."""
 
 import io
+from urllib.parse import quote
 
 import pytest
 from django.urls import get_resolver
@@ -161,6 +162,15 @@ def test_look_alikes_are_the_same_customer(api, org, reference):
     assert response.status_code == 200, response.json()
     assert response.json()["data"]["referenceId"] == "CAFÉ-1"
     assert list(Customer.objects.values_list("reference_id", "name")) == [("CAFÉ-1", "Jane Smith")]
+
+
+@pytest.mark.parametrize("reference", LOOK_ALIKES)
+def test_look_alikes_in_the_path_find_the_customer(api, org, reference):
+    assert api.post(URL, person("CAFÉ-1"), format="json").status_code == 201
+    response = api.get(f"{URL}/{quote(reference)}")
+    assert response.status_code == 200, response.json()
+    assert response.json()["data"]["referenceId"] == "CAFÉ-1"
+    assert api.get(f"{URL}/{quote(reference)}/connections").status_code == 200
 
 
 @pytest.mark.parametrize("reference", LOOK_ALIKES)
