@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "relations",
     "onboarding",
     "imports",
+    "webhooks",
     "demo",
 ]
 
@@ -198,3 +199,8 @@ KYC_MAX_CONNECTS = 1000
 KYC_EXACT_COUNT_LIMIT = env_int("KYC_EXACT_COUNT_LIMIT", 10_000)
 KYC_UPLOAD_MAX_BYTES = env_int("KYC_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 KYC_UPLOAD_MAX_ROWS = env_int("KYC_UPLOAD_MAX_ROWS", 1_000_000)
+# Webhooks: plain http and private/loopback destinations are refused unless allowed
+# (tests and on-premise receivers); the sweep re-queues due deliveries this often.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=False)
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 60)
