@@ -39,6 +39,17 @@ DISABLE_AFTER = timedelta(days=5)
 LEASE = timedelta(seconds=60)
 CLAIM_BATCH = 20
 SECRET_OVERLAP = timedelta(hours=24)
+LINGER_POLL_SECONDS = 0.2
+RECORDED_FIELDS = [
+    "attempts",
+    "last_attempt_at",
+    "last_response_status",
+    "last_response_body",
+    "last_error",
+    "status",
+    "delivered_at",
+    "next_attempt_at",
+]
 
 
 def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta | None:
@@ -122,18 +133,28 @@ def record(*, delivery: Delivery, endpoint: Endpoint, outcome: Outcome, now: dat
         else:
             delivery.next_attempt_at = now + delay
         _note_failure(endpoint=endpoint, outcome=outcome, now=now)
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "last_attempt_at",
-            "last_response_status",
-            "last_response_body",
-            "last_error",
-            "status",
-            "delivered_at",
-            "next_attempt_at",
-        ]
-    )
+    delivery.save(update_fields=RECORDED_FIELDS)
+
+
+def _mark_delivered(delivery: Delivery, outcome: Outcome, now: datetime) -> None:
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_response_status = outcome.status
+    delivery.last_response_body = outcome.body[:1024]
+    delivery.last_error = ""
+    delivery.status = DeliveryStatus.DELIVERED
+    delivery.delivered_at = now
+    delivery.next_attempt_at = None
+
+
+def _save_delivered(deliveries: list[Delivery], endpoint: Endpoint) -> None:
+    """The successes of a batch in one statement."""
+    if not deliveries:
+        return
+    Delivery.objects.bulk_update(deliveries, RECORDED_FIELDS)
+    if endpoint.failing_since is not None:
+        Endpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+        endpoint.failing_since = None
 
 
 def _note_failure(*, endpoint: Endpoint, outcome: Outcome, now: datetime) -> None:
@@ -162,15 +183,20 @@ class RunResult:
 
 
 def deliver_due(
-    *, endpoint_id: Any, now: datetime | None = None, budget_seconds: float = 20.0
+    *,
+    endpoint_id: Any,
+    now: datetime | None = None,
+    budget_seconds: float = 20.0,
+    linger_seconds: float = 0.0,
 ) -> RunResult:
-    """Send the endpoint's due deliveries until none is left, one fails, or the time
-    budget is spent."""
+    """Send the endpoint's due deliveries until none is left (for `linger_seconds`,
+    polling), one fails, or the time budget is spent."""
     result = RunResult()
     endpoint = Endpoint.objects.filter(pk=endpoint_id, enabled=True).first()
     if endpoint is None:
         return result
     deadline = time.monotonic() + budget_seconds
+    idle_until = time.monotonic() + linger_seconds
     while True:
         if time.monotonic() > deadline:
             result.more = True
@@ -178,18 +204,29 @@ def deliver_due(
         moment = now or timezone.now()
         batch = claim(endpoint_id=endpoint.pk, now=moment)
         if not batch:
-            return result
-        for position, delivery in enumerate(batch):
-            moment = now or timezone.now()
-            outcome = attempt(delivery=delivery, endpoint=endpoint, now=moment)
-            record(delivery=delivery, endpoint=endpoint, outcome=outcome, now=moment)
-            if not outcome.ok:
+            if time.monotonic() >= idle_until:
+                return result
+            time.sleep(LINGER_POLL_SECONDS)
+            continue
+        idle_until = time.monotonic() + linger_seconds
+        delivered: list[Delivery] = []
+        try:
+            for position, delivery in enumerate(batch):
+                moment = now or timezone.now()
+                outcome = attempt(delivery=delivery, endpoint=endpoint, now=moment)
+                if outcome.ok:
+                    _mark_delivered(delivery, outcome, moment)
+                    delivered.append(delivery)
+                    continue
+                record(delivery=delivery, endpoint=endpoint, outcome=outcome, now=moment)
                 rest = [row.pk for row in batch[position + 1 :]]
                 if rest:  # give the lease back: due again for the next run
                     Delivery.objects.filter(pk__in=rest).update(next_attempt_at=moment)
                 result.failed_at = delivery.next_attempt_at
                 return result
-            result.delivered += 1
+        finally:
+            _save_delivered(delivered, endpoint)
+            result.delivered += len(delivered)
 
 
 def due_endpoint_ids(*, now: datetime) -> list[object]:

@@ -8,6 +8,7 @@ commit is lost). Organisations without an enabled endpoint for an event type cos
 small query per write and write nothing.
 """
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,12 +74,29 @@ def outbox_write(
     return len(rows)
 
 
-def enqueue_delivery(endpoint_ids: list[str]) -> None:
-    from webhooks.tasks import deliver_endpoint, schedule_sweep
+# When this process queued a delivery task for an endpoint (monotonic seconds).
+_queued_at: dict[str, float] = {}
 
+
+def enqueue_delivery(endpoint_ids: list[str], *, force: bool = False) -> None:
+    """Queue the delivery task of each endpoint. On a real queue, a process queues at
+    most one per endpoint per QUEUE_WINDOW seconds: that task, or the one running, finds
+    the rows committed meanwhile, since a run watches for new rows for LINGER seconds
+    (longer than the window) before it ends. A burst of writes then costs one queued
+    task, not one per write."""
+    from webhooks.tasks import LINGER_SECONDS, QUEUE_WINDOW_SECONDS, deliver_endpoint
+
+    queue = deliver_endpoint.get_backend().supports_defer  # tests run tasks at once
+    now = time.monotonic()
     for endpoint_id in endpoint_ids:
+        if (
+            queue
+            and not force
+            and now - _queued_at.get(endpoint_id, -LINGER_SECONDS) < (QUEUE_WINDOW_SECONDS)
+        ):
+            continue
         deliver_endpoint.enqueue(endpoint_id=endpoint_id)
-    schedule_sweep()
+        _queued_at[endpoint_id] = now
 
 
 def _customer_key(customer_id: int) -> str:
@@ -93,17 +111,20 @@ def on_customers_written(event: events.CustomersWritten) -> None:
     if not types:
         return
     now = timezone.now()
-    definitions = list(
-        CustomerFieldDefinition.objects.filter(organisation_id=event.organisation_id).order_by(
-            "key"
-        )
-    )
+    definitions: list[CustomerFieldDefinition] | None = None
     ids = sorted(event.ids)
     messages: list[Message] = []
     for start in range(0, len(ids), BATCH):
-        chunk = Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk")
+        chunk = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
+        if definitions is None and any(customer.custom_fields for customer in chunk):
+            # Only custom field values need the definitions (which keys to show).
+            definitions = list(
+                CustomerFieldDefinition.objects.filter(
+                    organisation_id=event.organisation_id
+                ).order_by("key")
+            )
         for customer in chunk:
-            messages.extend(_customer_messages(event, customer, definitions, types, now))
+            messages.extend(_customer_messages(event, customer, definitions or [], types, now))
         outbox_write(organisation_id=event.organisation_id, endpoints=endpoints, messages=messages)
         messages = []
 

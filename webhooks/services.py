@@ -156,5 +156,5 @@ def delivery_retry(*, delivery: Delivery) -> Delivery:
     delivery.next_attempt_at = timezone.now()
     delivery.save(update_fields=["status", "next_attempt_at"])
     endpoint_id = str(delivery.endpoint_id)
-    transaction.on_commit(lambda: enqueue_delivery([endpoint_id]))
+    transaction.on_commit(lambda: enqueue_delivery([endpoint_id], force=True))
     return delivery

@@ -1,7 +1,8 @@
 """Background work of webhooks, on django.tasks (django-tasks-db's db_worker).
 
 `deliver_endpoint` sends one endpoint's due deliveries; it is enqueued when the
-transaction that wrote them commits, and again for the time a failed one is due.
+transaction that wrote them commits, and again for the time a failed one is due; each
+run makes sure the periodic sweep is queued.
 `sweep_deliveries` runs every WEBHOOKS_SWEEP_SECONDS and enqueues `deliver_endpoint`
 for every endpoint with due deliveries: whatever was committed but never enqueued
 (a process that died right after its commit) or is due for a retry gets sent. Both
@@ -16,6 +17,11 @@ from django.db import IntegrityError
 from django.tasks import task
 from django.utils import timezone
 
+# A process queues at most one delivery task per endpoint in this window; a run keeps
+# watching for new rows a little longer than that before it ends.
+QUEUE_WINDOW_SECONDS = 1.0
+LINGER_SECONDS = 2.0
+
 
 def _deferrable(task_obj: Any) -> bool:
     return bool(task_obj.get_backend().supports_defer)
@@ -25,7 +31,9 @@ def _deferrable(task_obj: Any) -> bool:
 def deliver_endpoint(endpoint_id: str) -> int:
     from webhooks.delivery import deliver_due
 
-    result = deliver_due(endpoint_id=endpoint_id)
+    linger = LINGER_SECONDS if _deferrable(deliver_endpoint) else 0.0
+    result = deliver_due(endpoint_id=endpoint_id, linger_seconds=linger)
+    schedule_sweep()  # every run re-arms the periodic sweep if it is not queued
     if result.more:
         deliver_endpoint.enqueue(endpoint_id=endpoint_id)
     elif result.failed_at is not None and _deferrable(deliver_endpoint):

@@ -57,11 +57,14 @@ def test_signature_verifies_with_the_reference_implementation(
 
 def test_a_rolled_back_change_sends_nothing(org, receiver, django_capture_on_commit_callbacks):
     EndpointFactory(organisation=org, url=receiver.url)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            customer_upsert(organisation=org, data=PERSON)
-            assert Delivery.objects.count() == 2  # customer.created and client.created
-            raise RuntimeError("the request failed after the write")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        customer_upsert(organisation=org, data=PERSON)
+        assert Delivery.objects.count() == 2  # customer.created and client.created
+        raise RuntimeError("the request failed after the write")
     assert callbacks == []
     assert Delivery.objects.count() == 0
     assert receiver.requests == []
