@@ -235,6 +235,7 @@ def due_endpoint_ids(*, now: datetime) -> list[object]:
         Delivery.objects.filter(
             status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
         )
+        .order_by()
         .values_list("endpoint_id", flat=True)
         .distinct()
     )
