@@ -340,3 +340,22 @@ def test_writes_without_a_subscribed_endpoint_write_no_outbox_rows(
     EndpointFactory(organisation=org, events=["*"], enabled=False)
     upsert(org, capture=django_capture_on_commit_callbacks)
     assert Delivery.objects.count() == 0
+
+
+def test_a_dead_endpoint_costs_one_attempt_per_run(
+    org, receiver, django_capture_on_commit_callbacks
+):
+    receiver.default = Reply(500)
+    endpoint = EndpointFactory(organisation=org, url=receiver.url, events=["customer.created"])
+    for n in range(3):
+        upsert(
+            org,
+            {**PERSON, "referenceId": f"P-{n}"},
+            deliver=False,
+            capture=django_capture_on_commit_callbacks,
+        )
+    result = deliver_due(endpoint_id=endpoint.pk)
+    assert (result.delivered, len(receiver.requests)) == (0, 1)
+    # The others were handed back, due at once for the next run (or another worker).
+    due = Delivery.objects.filter(attempts=0, next_attempt_at__lte=timezone.now())
+    assert due.count() == 2
