@@ -20,7 +20,7 @@ from imports.models import BulkUpload, RowOutcome, UploadStatus
 from imports.reader import read_rows, start_reading
 from imports.report import build_report
 from imports.writer import PlanWriter
-from kycregistry import jobs
+from kycregistry import events, jobs
 from organisations.audit import Channel, audit_context
 from organisations.models import ApiKey, Organisation
 
@@ -203,6 +203,9 @@ def _import(*, upload: BulkUpload, progress: _Progress) -> None:
             change_reason=f"Bulk upload #{upload.pk}",
         ).write()
         BulkUpload.objects.filter(pk=upload.pk).update(**_completed_fields(plan))
+        events.announce(
+            events.UploadCompleted(organisation_id=upload.organisation_id, upload_id=upload.pk)
+        )
 
 
 def bulk_upload_report(*, upload: BulkUpload) -> bytes:

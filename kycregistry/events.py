@@ -169,3 +169,26 @@ def connections_changed(
             actor_id=actor_id,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadCompleted:
+    """A bulk upload finished and its counts are written (announced once per upload,
+    in the transaction that writes its rows)."""
+
+    organisation_id: UUID
+    upload_id: int
+    channel: str = "import"
+    actor_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConnected:
+    """A customer was linked to a service provider (seed 004's migration workflow)."""
+
+    organisation_id: UUID
+    customer_id: int
+    connection_id: str
+    service_provider: str
+    channel: str = "system"
+    actor_id: str | None = None

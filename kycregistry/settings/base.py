@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "relations",
     "onboarding",
     "imports",
+    "webhooks",
     "demo",
 ]
 
@@ -203,3 +204,8 @@ KYC_UPLOAD_MAX_ROWS = env_int("KYC_UPLOAD_MAX_ROWS", 1_000_000)
 # job whose lease expired is restarted, at most this many attempts in all.
 KYC_JOB_LEASE_SECONDS = env_int("KYC_JOB_LEASE_SECONDS", 60)
 KYC_JOB_MAX_ATTEMPTS = env_int("KYC_JOB_MAX_ATTEMPTS", 3)
+# Webhooks: plain http and private/loopback destinations are refused unless allowed
+# (tests and on-premise receivers); the sweep re-queues due deliveries this often.
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=False)
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 60)

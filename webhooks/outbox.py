@@ -1,0 +1,251 @@
+"""The outbox: reactions to the event seam that write one `Delivery` per event and
+subscribed endpoint, inside the writer's transaction.
+
+A change that rolls back takes its deliveries with it; a committed change has its
+deliveries committed with it, and the worker sends them whatever happens to the
+process that made the change (the periodic sweep finds them if the task enqueued at
+commit is lost). Organisations without an enabled endpoint for an event type cost one
+small query per write and write nothing.
+"""
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer, CustomerFieldDefinition, CustomerStatus
+from imports.models import BulkUpload
+from kycregistry import events
+from relations.models import Connection
+from webhooks import payloads
+from webhooks.models import Delivery, Endpoint, EventType
+
+IMPORT_CHANNEL = "import"
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Message:
+    event_type: str
+    body: str
+    ordering_key: str = ""
+
+
+def subscribed_endpoints(*, organisation_id: Any, channel: str = "") -> list[Endpoint]:
+    """The organisation's enabled endpoints; for a bulk upload's rows, only those that
+    asked for import events."""
+    endpoints = Endpoint.objects.filter(organisation_id=organisation_id, enabled=True)
+    if channel == IMPORT_CHANNEL:
+        endpoints = endpoints.filter(include_import_events=True)
+    return list(endpoints.only("id", "organisation_id", "events", "include_import_events"))
+
+
+def wanted(endpoints: list[Endpoint], event_type: str) -> bool:
+    return any(endpoint.subscribes_to(event_type) for endpoint in endpoints)
+
+
+def outbox_write(
+    *, organisation_id: Any, endpoints: list[Endpoint], messages: Iterable[Message]
+) -> int:
+    """Write the deliveries of `messages` for the endpoints subscribed to each, and
+    have the worker send them once the transaction commits. Returns how many."""
+    rows = [
+        Delivery(
+            organisation_id=organisation_id,
+            endpoint_id=endpoint.pk,
+            event_type=message.event_type,
+            body=message.body,
+            ordering_key=message.ordering_key,
+            next_attempt_at=timezone.now(),
+        )
+        for message in messages
+        for endpoint in endpoints
+        if endpoint.subscribes_to(message.event_type) or message.event_type == EventType.PING
+    ]
+    if not rows:
+        return 0
+    Delivery.objects.bulk_create(rows, batch_size=BATCH)
+    endpoint_ids = sorted({str(row.endpoint_id) for row in rows})
+    transaction.on_commit(lambda: enqueue_delivery(endpoint_ids))
+    return len(rows)
+
+
+# When this process queued a delivery task for an endpoint (monotonic seconds).
+_queued_at: dict[str, float] = {}
+
+
+def enqueue_delivery(endpoint_ids: list[str], *, force: bool = False) -> None:
+    """Queue the delivery task of each endpoint. On a real queue, a process queues at
+    most one per endpoint per QUEUE_WINDOW seconds: that task, or the one running, finds
+    the rows committed meanwhile, since a run watches for new rows for LINGER seconds
+    (longer than the window) before it ends. A burst of writes then costs one queued
+    task, not one per write."""
+    from webhooks.tasks import LINGER_SECONDS, QUEUE_WINDOW_SECONDS, deliver_endpoint
+
+    queue = deliver_endpoint.get_backend().supports_defer  # tests run tasks at once
+    now = time.monotonic()
+    for endpoint_id in endpoint_ids:
+        if (
+            queue
+            and not force
+            and now - _queued_at.get(endpoint_id, -LINGER_SECONDS) < (QUEUE_WINDOW_SECONDS)
+        ):
+            continue
+        deliver_endpoint.enqueue(endpoint_id=endpoint_id)
+        _queued_at[endpoint_id] = now
+
+
+def _customer_key(customer_id: int) -> str:
+    return f"customer:{customer_id}"
+
+
+def on_customers_written(event: events.CustomersWritten) -> None:
+    endpoints = subscribed_endpoints(organisation_id=event.organisation_id, channel=event.channel)
+    if not endpoints:
+        return
+    types = [t.value for t in EventType if wanted(endpoints, t)]
+    if not types:
+        return
+    now = timezone.now()
+    definitions: list[CustomerFieldDefinition] | None = None
+    ids = sorted(event.ids)
+    messages: list[Message] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
+        if definitions is None and any(customer.custom_fields for customer in chunk):
+            # Only custom field values need the definitions (which keys to show).
+            definitions = list(
+                CustomerFieldDefinition.objects.filter(
+                    organisation_id=event.organisation_id
+                ).order_by("key")
+            )
+        for customer in chunk:
+            messages.extend(_customer_messages(event, customer, definitions or [], types, now))
+        outbox_write(organisation_id=event.organisation_id, endpoints=endpoints, messages=messages)
+        messages = []
+
+
+def _customer_messages(
+    event: events.CustomersWritten,
+    customer: Customer,
+    definitions: list[CustomerFieldDefinition],
+    types: list[str],
+    now: datetime,
+) -> Iterable[Message]:
+    key = _customer_key(customer.pk)
+    data: dict[str, Any] | None = None
+
+    def customer_data() -> dict[str, Any]:
+        nonlocal data
+        if data is None:
+            data = payloads.customer_data([customer], definitions)[customer.pk]
+        return data
+
+    if customer.pk in event.created_ids:
+        if EventType.CUSTOMER_CREATED in types:
+            body = payloads.event_body(
+                event_type=EventType.CUSTOMER_CREATED, data=customer_data(), timestamp=now
+            )
+            yield Message(EventType.CUSTOMER_CREATED, body, key)
+        if EventType.CLIENT_CREATED in types:
+            body = payloads.client_body(customer=customer, webhook_type="created")
+            yield Message(EventType.CLIENT_CREATED, body, key)
+        return
+    changed = event.changed_fields.get(customer.pk, frozenset())
+    if EventType.CUSTOMER_UPDATED in types:
+        data_with_changes = {
+            **customer_data(),
+            "changedFields": payloads.changed_field_names(customer, changed),
+        }
+        body = payloads.event_body(
+            event_type=EventType.CUSTOMER_UPDATED, data=data_with_changes, timestamp=now
+        )
+        yield Message(EventType.CUSTOMER_UPDATED, body, key)
+    if (
+        "status" in changed
+        and customer.status == CustomerStatus.INACTIVE
+        and EventType.CUSTOMER_DEACTIVATED in types
+    ):
+        body = payloads.event_body(
+            event_type=EventType.CUSTOMER_DEACTIVATED, data=customer_data(), timestamp=now
+        )
+        yield Message(EventType.CUSTOMER_DEACTIVATED, body, key)
+
+
+def on_connections_changed(event: events.ConnectionsChanged) -> None:
+    endpoints = subscribed_endpoints(organisation_id=event.organisation_id, channel=event.channel)
+    if not endpoints:
+        return
+    now = timezone.now()
+    messages: list[Message] = []
+    for event_type, ids in (
+        (EventType.CONNECTION_CREATED, event.added),
+        (EventType.CONNECTION_UPDATED, event.updated),
+    ):
+        if not ids or not wanted(endpoints, event_type):
+            continue
+        connections = Connection.objects.filter(pk__in=ids).select_related(
+            "customer", "connected_customer"
+        )
+        for connection in connections.order_by("pk"):
+            body = payloads.event_body(
+                event_type=event_type, data=payloads.connection_data(connection), timestamp=now
+            )
+            messages.append(Message(event_type, body, _customer_key(connection.customer_id)))
+    if event.removed and wanted(endpoints, EventType.CONNECTION_REMOVED):
+        customer_ids = {c.customer_id for c in event.removed} | {
+            c.connected_customer_id for c in event.removed
+        }
+        customers = Customer.objects.only("id", "name", "reference_id").in_bulk(customer_ids)
+        for removed in event.removed:
+            body = payloads.event_body(
+                event_type=EventType.CONNECTION_REMOVED,
+                data=payloads.removed_connection_data(removed, customers),
+                timestamp=now,
+            )
+            messages.append(
+                Message(EventType.CONNECTION_REMOVED, body, _customer_key(removed.customer_id))
+            )
+    outbox_write(organisation_id=event.organisation_id, endpoints=endpoints, messages=messages)
+
+
+def on_upload_completed(event: events.UploadCompleted) -> None:
+    endpoints = subscribed_endpoints(organisation_id=event.organisation_id)
+    if not wanted(endpoints, EventType.BULK_UPLOAD_COMPLETED):
+        return
+    upload = BulkUpload.objects.get(pk=event.upload_id)
+    body = payloads.event_body(
+        event_type=EventType.BULK_UPLOAD_COMPLETED,
+        data=payloads.upload_data(upload),
+        timestamp=timezone.now(),
+    )
+    outbox_write(
+        organisation_id=event.organisation_id,
+        endpoints=endpoints,
+        messages=[Message(EventType.BULK_UPLOAD_COMPLETED, body, f"upload:{upload.pk}")],
+    )
+
+
+def on_client_connected(event: events.ClientConnected) -> None:
+    endpoints = subscribed_endpoints(organisation_id=event.organisation_id, channel=event.channel)
+    if not wanted(endpoints, EventType.CLIENT_CONNECTION_CREATED):
+        return
+    customer = Customer.objects.get(pk=event.customer_id)
+    body = payloads.client_body(
+        customer=customer,
+        webhook_type="connection-created",
+        connect={
+            "connection": {"id": event.connection_id, "serviceProvider": event.service_provider}
+        },
+    )
+    outbox_write(
+        organisation_id=event.organisation_id,
+        endpoints=endpoints,
+        messages=[
+            Message(EventType.CLIENT_CONNECTION_CREATED, body, _customer_key(event.customer_id))
+        ],
+    )
