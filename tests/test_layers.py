@@ -42,14 +42,16 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 ENTRY_POINTS = 8  # LAYERS[8:] are one layer: entry points may import each other
 # An app's output serializers are how it represents its rows: part of the app.
-REPRESENTATIONS = (".api.serializers",)
+REPRESENTATIONS = (".api.serializers",)  # and the names imported from them
 
 
 def rank(module: str) -> int | None:
     if module.endswith(".apps"):
         return len(LAYERS) - 1
-    if module.endswith(REPRESENTATIONS):
-        module = module.split(".api.")[0]
+    for representation in REPRESENTATIONS:
+        app, found, rest = module.partition(representation)
+        if found and (not rest or rest.startswith(".")):
+            module = app
     best: tuple[int, int] | None = None  # (prefix length, layer)
     for layer, prefixes in enumerate(LAYERS):
         for prefix in prefixes:

@@ -197,13 +197,7 @@ class DeliveryAdmin(TenantModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_actions(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        actions = super().get_actions(request, *args, **kwargs)
-        if not self._may_retry(request):
-            actions.pop("retry_selected", None)
-        return actions
-
-    def _may_retry(self, request: HttpRequest) -> bool:
+    def has_retry_permission(self, request: HttpRequest) -> bool:
         return bool(
             self._tenant_allows(request, None) and request.user.has_perm("webhooks.change_endpoint")  # type: ignore[union-attr]
         )
@@ -213,7 +207,7 @@ class DeliveryAdmin(TenantModelAdmin):
         text = json.dumps(obj.payload, indent=2, ensure_ascii=False)
         return format_html('<pre class="webhook-payload">{}</pre>', text)
 
-    @admin.action(description="Retry selected deliveries now")
+    @admin.action(description="Retry selected deliveries now", permissions=["retry"])
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         count = 0
         with admin_audit(request):
