@@ -1,4 +1,5 @@
 import secrets
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -126,6 +127,8 @@ class Customer(models.Model):
         db_index=False,
     )
     reference_id = models.CharField(max_length=128)
+    # The stable public id of the client API (`/clients/{id}`, webhooks' client id).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=255)
     account_type = models.PositiveSmallIntegerField(choices=AccountType)
     status = models.CharField(max_length=8, choices=CustomerStatus, default=CustomerStatus.ACTIVE)

@@ -14,6 +14,7 @@ The caller runs `PlanWriter.write` inside one transaction.
 
 import itertools
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -348,7 +349,7 @@ class PlanWriter:
         rows: list[Row] = self.plan.create
         if not rows:
             return {}
-        varying = {"client_number", "search_text", "import_digest"}
+        varying = {"client_number", "search_text", "import_digest", "public_id"}
         for row in rows:
             assert row.state is not None
             varying.update(row.state)
@@ -367,6 +368,7 @@ class PlanWriter:
         numbers = draw_client_numbers(organisation_id=self.organisation_id, count=len(rows))
         for row, number in zip(rows, numbers, strict=True):
             state: dict[str, Any] = {**(row.state or {}), "client_number": number}
+            state["public_id"] = uuid.uuid4()
             state["search_text"] = search_text({**constants, **state})
             state["import_digest"] = row_digest(self.plan.context, row.source)
             values.append(state)

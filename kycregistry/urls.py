@@ -27,6 +27,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("relations.api.ownership_urls")),
     path("", include("imports.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("clients.api.urls")),
 ]
 
 urlpatterns = [

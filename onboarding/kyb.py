@@ -184,3 +184,13 @@ def kyb_recheck(*, customer: Customer) -> None:
             _save(customer, needs_review=True, review_reason=reason)
     elif customer.needs_review and customer.review_reason.startswith(REVIEW_PREFIX):
         _save(customer, needs_review=False, review_reason="")
+
+
+def customer_flag_for_review(*, customer: Customer, reason: str) -> Customer:
+    """Flag the customer for an analyst's review with `reason` (kept when it is flagged
+    already: the first reason still stands until the review clears it on approval)."""
+    with transaction.atomic():
+        locked = _locked(customer)
+        if not locked.needs_review:
+            _save(locked, needs_review=True, review_reason=reason[:1000])
+    return locked

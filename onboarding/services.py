@@ -4,6 +4,7 @@ approval (`onboarding.kyb`). Both need customers and connections, so they live a
 both apps."""
 
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 
@@ -35,6 +36,7 @@ def customer_upsert_with_connections(
     data: Any,
     only_create: bool = False,
     reject_unknown: bool | None = None,
+    public_id: UUID | None = None,
 ) -> UpsertResult:
     """`customers.services.customer_upsert`, then `connects` (when present) as the full
     replacement of the customer's connections, all in one transaction."""
@@ -45,6 +47,7 @@ def customer_upsert_with_connections(
                 data=data,
                 only_create=only_create,
                 reject_unknown=reject_unknown,
+                public_id=public_id,
             )
         )
 

@@ -18,6 +18,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from simple_history.admin import SimpleHistoryAdmin
 
+from clients.models import ClientRelation
 from customers.models import Customer, CustomerFieldDefinition
 from imports.models import BulkUpload, UploadStatus
 from kycregistry.admin import TenantHistoryMixin, TenantScopedMixin
@@ -55,7 +56,13 @@ PARAM_ROUTES = {
     "webhooks/<str:endpoint_id>/test": "Webhook endpoint not found",
     "webhooks/<str:endpoint_id>/deliveries": "Webhook endpoint not found",
     "webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/retry": "Webhook endpoint not found",
+    "clients/<str:client_id>": "Client not found",
+    "clients/<str:client_id>/relations": "Client not found",
+    "clients/<str:client_id>/relations/<str:relation_id>": "Client not found",
+    "customers/business/<str:business_user_id>/related-persons": "Business customer not found",
 }
+# Routes answering seed 003's error body {"traceId", "message"} instead.
+TRACE_ROUTES = {"customers/business/<str:business_user_id>/related-persons"}
 # API routes without a parameter: they list or create the caller's own rows only.
 FIXED_ROUTES = {
     "customers",
@@ -63,6 +70,9 @@ FIXED_ROUTES = {
     "customers/bulk-upload",
     "customers/download-template",
     "webhooks",
+    "clients",
+    # The provider's name is the caller's own namespace: records load into its organisation.
+    "service-providers/<str:name>/records",
     "schema",
     "docs",
 }
@@ -172,6 +182,9 @@ def theirs(org, _media_root) -> dict[str, Any]:
     delivery = Delivery.objects.create(
         organisation=org, endpoint=endpoint, event_type="ping", body="{}"
     )
+    relation = ClientRelation.objects.create(
+        organisation=org, company=company, person=person, relation="shareholder"
+    )
     return {
         "company": company,
         "person": person,
@@ -187,6 +200,10 @@ def theirs(org, _media_root) -> dict[str, Any]:
             "pk": upload.pk,
             "endpoint_id": endpoint.pk,
             "delivery_id": delivery.webhook_id,
+            "client_id": company.public_id,
+            "relation_id": relation.public_id,
+            "business_user_id": company.public_id,
+            "name": "railsbank",
         },
     }
 
@@ -227,6 +244,13 @@ def test_another_organisations_key_gets_404_on_every_route_and_method(
         for method in handlers(view_class(pattern)):
             response = getattr(outsider_api, method)(url, {}, format="json")
             assert response.status_code == 404, (method, url)
+            if bare in TRACE_ROUTES:
+                assert response.json() == {
+                    "traceId": response["X-Request-ID"],
+                    "message": PARAM_ROUTES[bare],
+                }
+                checked += 1
+                continue
             assert response.json() == {
                 "message": PARAM_ROUTES[bare],
                 "error": "Not Found",
@@ -284,7 +308,8 @@ def test_each_path_matches_exactly_one_route(theirs):
         path = fill(route, theirs["values"])
         matching = [p for p in patterns if p.resolve(path) is not None]
         assert len(matching) == 1, (path, [str(p.pattern) for p in matching])
-    for segment in FIXED_CUSTOMER_SEGMENTS:
+    # `business` only prefixes seed 003's related-persons route.
+    for segment in FIXED_CUSTOMER_SEGMENTS - {"business"}:
         for suffix in ("", "/"):
             match = resolve(f"/api/v1/customers/{segment}{suffix}")
             assert "reference_id" not in match.kwargs

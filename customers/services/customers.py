@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -124,12 +125,14 @@ def customer_upsert(
     data: Any,
     only_create: bool = False,
     reject_unknown: bool | None = None,
+    public_id: UUID | None = None,
 ) -> UpsertResult:
     """Create the customer of `data["referenceId"]`, or update it when it exists (seed 001).
 
     Concurrent calls for one referenceId make one customer: the loser of the insert
     race sees the IntegrityError inside a savepoint, then locks the winner's row and
-    updates it. `reject_unknown` defaults to the organisation's setting.
+    updates it. `reject_unknown` defaults to the organisation's setting. `public_id`
+    (the client API's id) is given to a customer this call creates; else one is drawn.
     """
     require_object(data)
     reference_id = clean_reference_id(data.get("referenceId"))
@@ -159,6 +162,8 @@ def customer_upsert(
                 custom_fields=cleaned.custom_fields,
                 client_number=draw_client_numbers(organisation_id=organisation.pk, count=1)[0],
             )
+            if public_id is not None:
+                customer.public_id = public_id
             _validate(customer)
             try:
                 with transaction.atomic():

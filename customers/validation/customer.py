@@ -220,6 +220,14 @@ def _clean_profile(
             "Send either residentialAddress (persons) or registrationAddress (companies), "
             "not both.",
         )
+    elif (
+        given
+        and account_type in ACCOUNT_TYPES
+        and given[0] != (right := ADDRESS_KEYS[AccountType(account_type)])
+    ):
+        kinds = ("individuals", "corporates")
+        this, other = kinds if account_type == AccountType.PERSON else kinds[::-1]
+        errors.add(f"profile.{given[0]}", f"{given[0]} is for {other}: {this} use {right}.")
     elif given:
         key = given[0]
         address = _clean_address(

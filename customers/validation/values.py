@@ -80,7 +80,7 @@ _BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
 # Fixed path segments directly under /api/v1/customers/: a customer of that
 # referenceId could never be addressed (tests/customers/test_identifiers.py checks
 # this list against the URL configuration).
-RESERVED_REFERENCE_IDS = frozenset({"bulk-upload", "download-template"})
+RESERVED_REFERENCE_IDS = frozenset({"bulk-upload", "business", "download-template"})
 # Dot segments are resolved away by HTTP clients before a request is sent.
 DOT_SEGMENTS = frozenset({".", ".."})
 _email_validator = EmailValidator()

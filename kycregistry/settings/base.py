@@ -37,11 +37,13 @@ INSTALLED_APPS = [
     "relations",
     "onboarding",
     "imports",
+    "clients",
     "webhooks",
     "demo",
 ]
 
 MIDDLEWARE = [
+    "kycregistry.api.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kycregistry.api.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -190,7 +192,17 @@ SECURE_CSP = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "kycregistry.api.request_id.RequestIdFilter"}},
+    "formatters": {
+        "default": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "default",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
 

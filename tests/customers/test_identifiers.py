@@ -210,7 +210,7 @@ def test_reserved_references_are_every_fixed_segment_under_customers():
             segment = route.removeprefix("api/v1/customers/").split("/")[0]
             if segment and "<" not in segment:
                 fixed.add(segment)
-    assert fixed == RESERVED_REFERENCE_IDS == {"bulk-upload", "download-template"}
+    assert fixed == RESERVED_REFERENCE_IDS == {"bulk-upload", "business", "download-template"}
 
 
 def test_admin_refuses_and_normalises_the_reference(org):

@@ -76,11 +76,23 @@ def test_unknown_address_key():
     }
 
 
-def test_company_may_send_either_address_key():
+def test_the_address_key_must_fit_the_account_type():
+    """Seed 004: individuals send residentialAddress, corporates registrationAddress;
+    the other key is refused (it used to be stored as the customer's address)."""
     company = {**BASE, "accountTypeId": 2}
-    for key in ("registrationAddress", "residentialAddress"):
-        cleaned = clean({**company, "profile": {key: {"city": "Leeds"}}})
-        assert cleaned.fields["address"] == {"city": "Leeds"}
+    assert clean({**company, "profile": {"registrationAddress": {"city": "Leeds"}}}).fields[
+        "address"
+    ] == {"city": "Leeds"}
+    assert errors_of({**company, "profile": {"residentialAddress": {"city": "Leeds"}}}) == {
+        "profile.residentialAddress": [
+            "residentialAddress is for individuals: corporates use registrationAddress."
+        ]
+    }
+    assert errors_of({**BASE, "profile": {"registrationAddress": {"city": "Leeds"}}}) == {
+        "profile.registrationAddress": [
+            "registrationAddress is for corporates: individuals use residentialAddress."
+        ]
+    }
 
 
 def test_both_address_keys_refused():

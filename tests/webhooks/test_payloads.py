@@ -51,7 +51,7 @@ def test_client_created_is_seed_004s_body(org):
         "webhook": {"module": "clients", "type": "created"},
         "data": {
             "client": {
-                "id": str(customer.pk),
+                "id": str(customer.public_id),
                 "clientNumber": customer.client_number,
                 "status": "active",
                 "identity": {
