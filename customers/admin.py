@@ -14,11 +14,11 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from customers.models import (
-    RISK_BANDS,
     AccountType,
     Customer,
     CustomerFieldDefinition,
     FieldType,
+    RiskLevel,
 )
 from customers.services import (
     customer_deactivate,
@@ -86,13 +86,12 @@ class RiskLevelFilter(admin.SimpleListFilter):
     parameter_name = "risk"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(level), str(level)) for level in RISK_BANDS]
+        return [(level, level) for level in RiskLevel.values]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        band = RISK_BANDS.get(self.value() or "")
-        if band is None:
+        if self.value() not in RiskLevel.values:
             return queryset
-        return queryset.filter(risk_score__gte=band[0], risk_score__lte=band[1])
+        return queryset.filter(risk_level=self.value())
 
 
 class CustomerAdminForm(forms.ModelForm):  # type: ignore[type-arg]

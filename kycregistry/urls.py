@@ -24,6 +24,7 @@ api_v1: list[URLPattern | URLResolver] = [
     # would otherwise be read as a referenceId.
     path("", include("imports.api.urls")),
     path("", include("relations.api.ownership_urls")),
+    path("", include("kyc.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("relations.api.urls")),
 ]

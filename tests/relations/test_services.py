@@ -129,8 +129,10 @@ def test_replace_resolves_references_in_one_query(org, company, django_assert_nu
     holders = PersonFactory.create_batch(5, organisation=org)
     items = [ConnectItem(h.reference_id, "BANK_ACCOUNT") for h in holders]
     # savepoint, lock, resolve, existing, insert, history insert, the customer's
-    # updated_at, the KYB reaction's look for approved companies, result, release
-    with django_assert_num_queries(10):
+    # updated_at, the KYB reaction's look for approved companies, result, release; and
+    # the rescoring of both ends (kyc.scoring): rules, customers, sessions, High risk
+    # parties, shareholdings, one bulk update
+    with django_assert_num_queries(16):
         connections_replace(customer=company, items=items)
 
 
