@@ -29,6 +29,7 @@ from customers.services import (
 )
 from customers.text import fold
 from imports.admin_views import bulk_upload_admin_urls
+from kyc.admin import RISK_READONLY, CustomerRiskAdminMixin, SessionInline
 from kycregistry.admin import (
     TenantHistoryMixin,
     TenantInline,
@@ -126,15 +127,16 @@ class CustomerAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Customer)
-class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
+class CustomerAdmin(
+    CustomerRiskAdminMixin, TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin
+):
     form = CustomerAdminForm
     list_display = (
         "reference_id",
         "name",
         "account_type",
         "status",
-        "risk_score",
-        "risk_level",
+        "risk_level_badge",
         "onboarding_status",
         "needs_review",
         "created_at",
@@ -163,6 +165,7 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
         "review_reason",
         "risk_score",
         "risk_level",
+        *RISK_READONLY,
         "last_ip_address",
         "last_user_agent",
         "usual_user_agent",
@@ -193,8 +196,8 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
                     "onboarding_status",
                     "needs_review",
                     "review_reason",
-                    "risk_score",
-                    "risk_level",
+                    "risk_level_badge",
+                    "risk_factors_table",
                     "monitored",
                     "last_screening_date",
                 )
@@ -240,8 +243,8 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
-    inlines = (HeldConnectionsInline, ConnectedToInline)
-    actions = ("approve_selected", "reject_selected", "deactivate_selected")
+    inlines = (HeldConnectionsInline, ConnectedToInline, SessionInline)
+    actions = ("approve_selected", "reject_selected", "deactivate_selected", "recalculate_risk")
     history_list_display = ("status", "onboarding_status", "history_channel", "history_api_key")
 
     def get_urls(self) -> list[URLPattern]:

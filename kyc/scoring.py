@@ -406,3 +406,28 @@ def _write_postgres(rows: list[_Row], *, now: datetime, version: int) -> None:
                 "WHERE s.created AND h.id = s.id AND h.history_type = '+'"
             )
         cursor.execute(f"DROP TABLE {temp}")
+
+
+def levels_preview(*, organisation_id: UUID, rules: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """How many of the organisation's customers would change level under `rules`:
+    (old level, new level) → count, nothing written. Connected parties count with
+    their current levels."""
+    current = rules_in_force(organisation_id=organisation_id)
+    proposed = RulesInForce(version=0, rules=rules, min_shareholding=current.min_shareholding)
+    moves: dict[tuple[str, str], int] = {}
+    last = 0
+    while True:
+        ids = list(
+            Customer.objects.filter(organisation_id=organisation_id, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:BATCH]
+        )
+        if not ids:
+            return moves
+        facts, stored = load_facts(organisation_id=organisation_id, ids=ids, rules=proposed)
+        for pk, customer_facts in facts.items():
+            new = score(customer_facts, rules).level
+            old = stored[pk][1] or "none"
+            if old != new:
+                moves[(old, new)] = moves.get((old, new), 0) + 1
+        last = ids[-1]
