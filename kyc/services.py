@@ -266,7 +266,11 @@ def _rescore_book(job: RiskRescoring) -> None:
     while True:
         with transaction.atomic():
             if rules.version != job.rules_version or not _still_current(job):
-                return  # a newer rules version took over
+                # A newer rules version took over (its own job rescores everyone).
+                RiskRescoring.objects.filter(pk=job.pk, status=RescoringStatus.RUNNING).update(
+                    status=RescoringStatus.SUPERSEDED, finished_at=timezone.now()
+                )
+                return
             ids = list(
                 Customer.objects.filter(organisation_id=job.organisation_id, pk__gt=last)
                 .order_by("pk")
