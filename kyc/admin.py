@@ -29,12 +29,16 @@ from kycregistry.admin import (
     user_organisation,
 )
 
-RISK_COLOURS = {
+RISK_COLOURS: dict[str, str] = {
     RiskLevel.LOW: "#2e7d32",
     RiskLevel.MEDIUM: "#b26a00",
     RiskLevel.HIGH: "#c62828",
 }
-RISK_CLASSES = {RiskLevel.LOW: "low", RiskLevel.MEDIUM: "medium", RiskLevel.HIGH: "high"}
+RISK_CLASSES: dict[str, str] = {
+    RiskLevel.LOW: "low",
+    RiskLevel.MEDIUM: "medium",
+    RiskLevel.HIGH: "high",
+}
 RISK_READONLY = ("risk_level_badge", "risk_factors_table")
 
 
@@ -247,7 +251,7 @@ class RiskRulesForm(forms.ModelForm):  # type: ignore[type-arg]
         self.rules: dict[str, Any] | None = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if self.errors:
             return data
         try:
@@ -309,8 +313,8 @@ class RiskRulesAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
                 super().__init__(*args, rules=current, **kw)
 
             def clean(self) -> dict[str, Any]:
-                data = super().clean()
-                if preview and self.rules is not None:
+                data: dict[str, Any] = super().clean()
+                if preview and self.rules is not None and organisation is not None:
                     moves = levels_preview(organisation_id=organisation.pk, rules=self.rules)
                     self.add_error(None, admin_site.preview_message(moves))
                 return data
@@ -326,8 +330,16 @@ class RiskRulesAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
             text + (f" ({detail})" if detail else "")
         ) + ". Nothing was saved; press Save to apply."
 
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # Rules belong to the staff member's organisation (a superuser without one
+        # uses the API of the organisation).
+        return user_organisation(request.user) is not None and super().has_add_permission(
+            request, *args
+        )
+
     def service_save(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        organisation = obj.organisation or user_organisation(request.user)
+        organisation = user_organisation(request.user)
+        assert organisation is not None  # has_add_permission
         stored, _job = risk_rules_replace(organisation=organisation, data=form.rules)
         obj.pk = stored.pk
         obj.refresh_from_db()

@@ -262,7 +262,10 @@ def rescoring_run(*, job_id: int) -> None:
 def _rescore_book(job: RiskRescoring) -> None:
     rules = rules_in_force(organisation_id=job.organisation_id)
     why = f"Risk rules version {job.rules_version}"
-    last, processed, levels, changed = 0, 0, 0, set()
+    last, processed, levels = 0, 0, 0
+    # Parties scored before a neighbour became (or stopped being) High risk: they read
+    # its old level. Parties later in the run read the new one.
+    stale: set[int] = set()
     while True:
         with transaction.atomic():
             if rules.version != job.rules_version or not _still_current(job):
@@ -282,19 +285,17 @@ def _rescore_book(job: RiskRescoring) -> None:
                 organisation_id=job.organisation_id, ids=ids, rules=rules, why=why
             )
             processed += len(ids)
-            changed |= result.high_changed_ids
             levels += len(result.level_changed_ids)
+            last = ids[-1]
+            if result.high_changed_ids and rules.rules["connectedHighRisk"]:
+                stale |= {pk for pk in connected_ids(result.high_changed_ids) if pk <= last}
             RiskRescoring.objects.filter(pk=job.pk).update(
                 processed=processed, changed_levels=levels
             )
-            last = ids[-1]
     with transaction.atomic():
-        if changed and rules.rules["connectedHighRisk"]:
+        if stale:
             customers_rescore(
-                organisation_id=job.organisation_id,
-                ids=connected_ids(changed),
-                why=PROPAGATION_REASON,
-                rules=rules,
+                organisation_id=job.organisation_id, ids=stale, why=PROPAGATION_REASON, rules=rules
             )
         RiskRescoring.objects.filter(pk=job.pk, status=RescoringStatus.RUNNING).update(
             status=RescoringStatus.COMPLETED, processed=processed, finished_at=timezone.now()
