@@ -3,6 +3,7 @@ a sentence. Adding a factor is a function here (listed in FACTORS), its rule key
 `kyc.rules`, and, when it needs data no factor reads yet, a field of `Facts` filled
 set-wise in `kyc.scoring.load_facts`."""
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,6 +15,7 @@ from customers.models import AccountType, risk_level_for
 from relations.ownership import format_percentage
 
 MAX_SCORE = 100
+ACCOUNT_LABELS = {kind.value: kind.label for kind in AccountType}
 SHOWN_PARTIES = 3
 
 
@@ -46,6 +48,7 @@ class Factor:
         return {"code": self.code, "description": self.description, "points": self.points}
 
 
+@functools.cache
 def _country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "name", code) if country else code
@@ -53,11 +56,11 @@ def _country_name(code: str) -> str:
 
 def country(facts: Facts, rules: dict[str, Any]) -> list[Factor]:
     points = rules["countries"]
-    candidates = [(points.get(facts.country, 0), "Country", facts.country)]
-    if facts.account_type == AccountType.COMPANY and facts.registration_country:
-        registration = facts.registration_country
-        candidates.append((points.get(registration, 0), "Registration country", registration))
-    best, label, code = max(candidates, key=lambda c: c[0])  # the higher counts
+    best, label, code = points.get(facts.country, 0), "Country", facts.country
+    if facts.registration_country and facts.account_type == AccountType.COMPANY:
+        registration = points.get(facts.registration_country, 0)
+        if registration > best:  # the higher counts
+            best, label, code = registration, "Registration country", facts.registration_country
     if not best:
         return []
     return [Factor("country", f"{label} {code} ({_country_name(code)})", best)]
@@ -67,7 +70,7 @@ def account_type(facts: Facts, rules: dict[str, Any]) -> list[Factor]:
     points = rules["accountTypes"].get(str(facts.account_type), 0)
     if not points:
         return []
-    return [Factor("account_type", f"Account type {AccountType(facts.account_type).label}", points)]
+    return [Factor("account_type", f"Account type {ACCOUNT_LABELS[facts.account_type]}", points)]
 
 
 def _per_session(code: str, count: int, each: int, cap: int, what: str) -> list[Factor]:

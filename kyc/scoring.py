@@ -25,7 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, JSONField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
@@ -42,6 +42,8 @@ from relations.models import Connection, Role
 from relations.ownership import valid_on
 
 BATCH = 5000
+# The whole-book job reads and writes in larger batches: fewer round trips per row.
+BOOK_BATCH = 20000
 # Level changes spread to connected parties (connected_high_risk); a ring of parties
 # that keep each other High stops after this many rounds.
 MAX_PROPAGATION_ROUNDS = 5
@@ -110,26 +112,34 @@ def _party(name: str, reference_id: str) -> str:
     return f"{name} ({reference_id})"
 
 
+type Stored = tuple[int | None, str, list[dict[str, Any]]]
+
+
 def load_facts(
     *, organisation_id: UUID, ids: Sequence[int], rules: RulesInForce
-) -> tuple[dict[int, Facts], dict[int, tuple[int | None, str]]]:
+) -> tuple[dict[int, Facts], dict[int, Stored]]:
     """The facts of the organisation's customers among `ids`, and their stored
-    (score, level)."""
+    (score, level, factors)."""
     facts: dict[int, Facts] = {}
-    stored: dict[int, tuple[int | None, str]] = {}
+    stored: dict[int, Stored] = {}
     # Only the registration country of the address, and custom fields only when a rule
     # reads them: decoding every JSON column costs more than the query.
     wants_custom = bool(rules.rules["customFields"])
-    rows = Customer.objects.filter(_among("id", ids), organisation_id=organisation_id).values_list(
+    columns: list[Any] = [
         "id",
         "account_type",
         "country",
         KeyTextTransform("country", "address"),
-        "custom_fields" if wants_custom else Value(None, output_field=JSONField()),
         "risk_score",
         "risk_level",
+        "risk_factors",
+    ]
+    if wants_custom:
+        columns.append("custom_fields")
+    rows = Customer.objects.filter(_among("id", ids), organisation_id=organisation_id).values_list(
+        *columns
     )
-    for pk, kind, country, registration, custom, old_score, old_level in rows:
+    for pk, kind, country, registration, old_score, old_level, old_factors, *custom in rows:
         facts[pk] = Facts(
             id=pk,
             account_type=kind,
@@ -137,10 +147,10 @@ def load_facts(
             registration_country=(
                 str(registration).upper() if registration and kind == AccountType.COMPANY else ""
             ),
-            custom_fields=custom if isinstance(custom, dict) else {},
+            custom_fields=custom[0] if custom and isinstance(custom[0], dict) else {},
             min_shareholding=rules.min_shareholding,
         )
-        stored[pk] = (old_score, old_level)
+        stored[pk] = (old_score, old_level, old_factors)
     if not facts:
         return facts, stored
     found = list(facts)
@@ -211,8 +221,8 @@ def connected_ids(ids: Collection[int]) -> set[int]:
     return found
 
 
-def _reason(old: tuple[int | None, str], new: Score, why: str) -> str:
-    old_score, old_level = old
+def _reason(old: Stored, new: Score, why: str) -> str:
+    old_score, old_level, _factors = old
     return (
         f"Risk level {old_level or 'none'} → {new.level} "
         f"(score {'none' if old_score is None else old_score} → {new.score}): {why}"
@@ -225,6 +235,7 @@ class _Row:
     score: Score
     reason: str | None  # a history row with this reason
     created: bool  # amend the creation history row instead
+    same: bool = False  # score, level and factors as stored: only the stamp moves
 
 
 def rescore_batch(
@@ -250,8 +261,9 @@ def rescore_batch(
         reason = None
         if old[1] and old[1] != new.level:
             reason = _reason(old, new, why)
-        rows.append(_Row(pk, new, reason, created))
-        if old != (new.score, new.level):
+        same = old == (new.score, new.level, new.factors)
+        rows.append(_Row(pk, new, reason, created, same))
+        if old[:2] != (new.score, new.level):
             result.changes.append(
                 events.RiskChange(
                     customer_id=pk,
@@ -317,6 +329,14 @@ RISK_COLUMNS = (
 
 
 def _write_orm(rows: list[_Row], *, now: datetime, version: int) -> None:
+    same = [row.id for row in rows if row.same]
+    for start in range(0, len(same), 500):
+        Customer.objects.filter(pk__in=same[start : start + 500]).update(
+            risk_calculated_at=now, risk_rules_version=version
+        )
+    rows = [row for row in rows if not row.same]
+    if not rows:
+        return
     objs = [
         Customer(
             id=row.id,
@@ -375,7 +395,18 @@ def _write_postgres(rows: list[_Row], *, now: datetime, version: int) -> None:
     customers = Customer._meta.db_table
     historical = Customer.history.model  # type: ignore[attr-defined]
     temp = f"kyc_rescore_{next(_temp_names)}"
+    same = [row.id for row in rows if row.same]
+    rows = [row for row in rows if not row.same]
     with connection.cursor() as cursor:
+        if same:
+            # Most rows of a rules change keep their score: a plain UPDATE of the stamp.
+            cursor.execute(
+                f"UPDATE {customers} SET risk_calculated_at = %s, "  # noqa: S608
+                "risk_rules_version = %s WHERE id = ANY(%s::bigint[])",
+                [now, version, int_array(same)],
+            )
+        if not rows:
+            return
         cursor.execute(
             f"CREATE TEMPORARY TABLE {temp} (id bigint, risk_score smallint, "
             "risk_level varchar(12), risk_factors jsonb, reason text, created boolean) "
@@ -444,7 +475,7 @@ def levels_preview(*, organisation_id: UUID, rules: dict[str, Any]) -> dict[tupl
         facts, stored = load_facts(organisation_id=organisation_id, ids=ids, rules=proposed)
         for pk, customer_facts in facts.items():
             new = score(customer_facts, rules).level
-            old = stored[pk][1] or "none"
+            old = stored[pk][1] or "none"  # type: ignore[assignment]
             if old != new:
                 moves[(old, new)] = moves.get((old, new), 0) + 1
         last = ids[-1]

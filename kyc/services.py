@@ -25,7 +25,7 @@ from kyc.models import (
 )
 from kyc.rules import clean_rules
 from kyc.scoring import (
-    BATCH,
+    BOOK_BATCH,
     PROPAGATION_REASON,
     RescoreResult,
     connected_ids,
@@ -241,7 +241,7 @@ def _still_current(job: RiskRescoring) -> bool:
 
 
 def rescoring_run(*, job_id: int) -> None:
-    """The background job: every customer of the organisation, in batches of BATCH
+    """The background job: every customer of the organisation, in batches of BOOK_BATCH
     (each its own transaction, so progress shows and locks stay short), then the
     parties connected to those whose level changed. Stops when superseded."""
     claimed = RiskRescoring.objects.filter(pk=job_id, status=RescoringStatus.QUEUED).update(
@@ -277,7 +277,7 @@ def _rescore_book(job: RiskRescoring) -> None:
             ids = list(
                 Customer.objects.filter(organisation_id=job.organisation_id, pk__gt=last)
                 .order_by("pk")
-                .values_list("pk", flat=True)[:BATCH]
+                .values_list("pk", flat=True)[:BOOK_BATCH]
             )
             if not ids:
                 break
