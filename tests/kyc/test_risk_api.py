@@ -111,7 +111,8 @@ def test_rescoring_progress_and_supersession(api, org):
             {"bands": {"medium": 60, "high": 50}},
             {
                 "bands": [
-                    'Must be {"medium": M, "high": H}: the lowest score of each level, with 1 ≤ M < H ≤ 100.'
+                    'Must be {"medium": M, "high": H}: the lowest score of each level, '
+                    "with 1 ≤ M < H ≤ 100."
                 ]
             },
         ),

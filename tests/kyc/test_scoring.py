@@ -7,10 +7,10 @@ import pytest
 
 from customers.models import Customer
 from customers.services import customer_update, customer_upsert
-from kycregistry import events
 from kyc.models import SessionStatus
 from kyc.scoring import customers_rescore
 from kyc.services import customer_rescore
+from kycregistry import events
 from relations.models import Role
 from tests.factories import CompanyFactory, ConnectionFactory, PersonFactory
 from tests.kyc.factories import SessionFactory
