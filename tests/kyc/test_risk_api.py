@@ -261,3 +261,16 @@ def test_connection_change_rescores_both_ends(api, org, set_rules):
     ]
     holder = api.get(profile_url("RISKY")).json()["data"]
     assert holder["riskScore"] == 50  # Co is not High: no connected factor for Rex
+
+
+def test_a_customer_write_answers_with_its_new_score(api, set_rules):
+    set_rules(countries={"IR": 60}, connectedHighRisk=0)
+    body = {"referenceId": "P1", "name": "Pat", "accountTypeId": 1}
+    created = api.post("/api/v1/customers", body, format="json").json()["data"]
+    assert (created["riskScore"], created["riskScoreName"]) == (0, "Low risk")
+    identity = {"givenName": "Pat", "familyName": "Doe", "country": "IR"}
+    patched = api.patch("/api/v1/customers/P1", {"identity": identity}, format="json")
+    assert (patched.json()["data"]["riskScore"], patched.json()["data"]["riskScoreName"]) == (
+        60,
+        "High risk",
+    )
