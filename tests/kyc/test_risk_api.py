@@ -229,38 +229,40 @@ def test_risk_profile_reads_in_constant_queries(api, org, django_assert_num_quer
 
 def test_connection_change_rescores_both_ends(api, org, set_rules):
     set_rules(connectedHighRisk=25, countries={"IR": 50}, missingOwnership=10)
+    company = {"legalName": "Co", "country": "IR"}
     api.post(
         "/api/v1/customers",
-        {"referenceId": "CO", "name": "Co", "accountTypeId": 2, "identity": {"legalName": "Co"}},
+        {"referenceId": "CO", "name": "Co", "accountTypeId": 2, "identity": company},
         format="json",
     )
+    holder = {"givenName": "Hal", "familyName": "H", "country": "FR"}
     api.post(
         "/api/v1/customers",
-        {
-            "referenceId": "RISKY",
-            "name": "Rex",
-            "accountTypeId": 1,
-            "identity": {"givenName": "Rex", "familyName": "R", "country": "IR"},
-        },
+        {"referenceId": "HAL", "name": "Hal", "accountTypeId": 1, "identity": holder},
         format="json",
     )
-    assert api.get(profile_url("CO")).json()["data"]["riskScore"] == 10  # no shareholder
+    assert api.get(profile_url("CO")).json()["data"]["riskScore"] == 60  # IR + no shareholder
+    assert api.get(profile_url("HAL")).json()["data"]["riskScore"] == 0
     response = api.post(
         "/api/v1/customers/CO/connections",
-        {"referenceId": "RISKY", "role": "SHAREHOLDER", "ownershipPercentage": 60},
+        {"referenceId": "HAL", "role": "SHAREHOLDER", "ownershipPercentage": 60},
         format="json",
     )
     assert response.status_code == 201, response.json()
-    company = api.get(profile_url("CO")).json()["data"]
-    assert company["factors"] == [
+    # The company: its ownership is now recorded.
+    assert [f["code"] for f in api.get(profile_url("CO")).json()["data"]["factors"]] == ["country"]
+    # The holder: now connected to a High risk party.
+    assert api.get(profile_url("HAL")).json()["data"]["factors"] == [
         {
             "code": "connected_high_risk",
-            "description": "Connected to a High risk party: Rex (RISKY)",
+            "description": "Connected to a High risk party: Co (CO)",
             "points": 25,
         }
     ]
-    holder = api.get(profile_url("RISKY")).json()["data"]
-    assert holder["riskScore"] == 50  # Co is not High: no connected factor for Rex
+    connection = api.get("/api/v1/customers/CO/connections").json()["data"][0]["id"]
+    assert api.delete(f"/api/v1/customers/CO/connections/{connection}").status_code == 200
+    assert api.get(profile_url("HAL")).json()["data"]["riskScore"] == 0
+    assert api.get(profile_url("CO")).json()["data"]["riskScore"] == 60
 
 
 def test_a_customer_write_answers_with_its_new_score(api, set_rules):
