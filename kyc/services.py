@@ -236,6 +236,25 @@ def risk_rules_replace(*, organisation: Organisation, data: Any) -> tuple[RiskRu
     return stored, job
 
 
+def rescoring_start(*, organisation: Organisation) -> RiskRescoring:
+    """Rescore every customer of the organisation with the rules in force, in this
+    process (the `rescore_risk` command); returns the finished job."""
+    version = rules_in_force(organisation_id=organisation.pk).version
+    with transaction.atomic():
+        RiskRescoring.objects.filter(
+            organisation=organisation,
+            status__in=[RescoringStatus.QUEUED, RescoringStatus.RUNNING],
+        ).update(status=RescoringStatus.SUPERSEDED, finished_at=timezone.now())
+        job = RiskRescoring.objects.create(
+            organisation=organisation,
+            rules_version=version,
+            total=Customer.objects.filter(organisation=organisation).count(),
+        )
+    rescoring_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
 def _still_current(job: RiskRescoring) -> bool:
     return RiskRescoring.objects.filter(pk=job.pk, status=RescoringStatus.RUNNING).exists()
 
