@@ -144,7 +144,7 @@ def _value_key(value: Any) -> str:
 
 def custom_field(facts: Facts, rules: dict[str, Any]) -> list[Factor]:
     found = []
-    for key, table in rules["customFields"].items():
+    for key, table in sorted(rules["customFields"].items()):  # jsonb reorders keys
         if key not in facts.custom_fields or facts.custom_fields[key] is None:
             continue
         value = facts.custom_fields[key]

@@ -8,7 +8,7 @@ import pytest
 from customers.models import Customer
 from customers.services import customer_update, customer_upsert
 from kyc.models import SessionStatus
-from kyc.scoring import customers_rescore
+from kyc.scoring import COPY_FROM, customers_rescore
 from kyc.services import customer_rescore
 from kycregistry import events
 from relations.models import Role
@@ -237,3 +237,26 @@ def test_a_connected_party_turning_high_rescores_its_neighbours(org, set_rules):
     assert company.history.first().history_change_reason.endswith(
         "A connected party's risk level changed"
     )
+
+
+def test_large_sets_take_the_bulk_path_with_history_and_creation_rows(org, set_rules):
+    """More rows than COPY_FROM: PostgreSQL writes through COPY and a temporary table."""
+    people = PersonFactory.create_batch(COPY_FROM + 20, organisation=org, country="FR")
+    ids = [p.pk for p in people]
+    # New customers: the first score lands on their creation history row.
+    customers_rescore(organisation_id=org.pk, ids=ids, why="test", created_ids=ids)
+    created = Customer.history.filter(id__in=ids, history_type="+")
+    assert set(created.values_list("risk_score", "risk_level")) == {(0, "Low risk")}
+    set_rules(countries={"FR": 30})  # the whole book, as after PUT /risk-rules
+    latest = Customer.history.filter(id__in=ids, history_type="~")
+    assert latest.count() == len(ids)
+    assert set(latest.values_list("risk_score", "risk_level", "history_change_reason")) == {
+        (
+            30,
+            "Medium risk",
+            "Risk level Low risk → Medium risk (score 0 → 30): Risk rules version 1",
+        )
+    }
+    stored = Customer.objects.filter(pk__in=ids).values_list("risk_factors", flat=True)
+    expected = [{"code": "country", "description": "Country FR (France)", "points": 30}]
+    assert all(factors == expected for factors in stored)

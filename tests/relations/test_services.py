@@ -131,8 +131,8 @@ def test_replace_resolves_references_in_one_query(org, company, django_assert_nu
     # savepoint, lock, resolve, existing, insert, history insert, the customer's
     # updated_at, the KYB reaction's look for approved companies, result, release; and
     # the rescoring of both ends (kyc.scoring): rules, customers, sessions, High risk
-    # parties, shareholdings, one bulk update
-    with django_assert_num_queries(16):
+    # parties held and holding, shareholdings, one bulk update
+    with django_assert_num_queries(17):
         connections_replace(customer=company, items=items)
 
 
