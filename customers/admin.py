@@ -13,11 +13,11 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from customers.models import (
-    RISK_BANDS,
     AccountType,
     Customer,
     CustomerFieldDefinition,
     FieldType,
+    RiskLevel,
 )
 from customers.services import (
     customer_deactivate,
@@ -27,6 +27,7 @@ from customers.services import (
     field_definition_update,
 )
 from customers.text import fold
+from kyc.admin import RISK_READONLY, CustomerRiskAdminMixin, SessionInline
 from kycregistry.admin import (
     TenantHistoryMixin,
     TenantInline,
@@ -83,13 +84,12 @@ class RiskLevelFilter(admin.SimpleListFilter):
     parameter_name = "risk"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(level), str(level)) for level in RISK_BANDS]
+        return [(level, level) for level in RiskLevel.values]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        band = RISK_BANDS.get(self.value() or "")
-        if band is None:
+        if self.value() not in RiskLevel.values:
             return queryset
-        return queryset.filter(risk_score__gte=band[0], risk_score__lte=band[1])
+        return queryset.filter(risk_level=self.value())
 
 
 class CustomerAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -124,15 +124,16 @@ class CustomerAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Customer)
-class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
+class CustomerAdmin(
+    CustomerRiskAdminMixin, TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin
+):
     form = CustomerAdminForm
     list_display = (
         "reference_id",
         "name",
         "account_type",
         "status",
-        "risk_score",
-        "risk_level",
+        "risk_level_badge",
         "onboarding_status",
         "needs_review",
         "created_at",
@@ -161,6 +162,7 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
         "review_reason",
         "risk_score",
         "risk_level",
+        *RISK_READONLY,
         "last_ip_address",
         "last_user_agent",
         "usual_user_agent",
@@ -191,8 +193,8 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
                     "onboarding_status",
                     "needs_review",
                     "review_reason",
-                    "risk_score",
-                    "risk_level",
+                    "risk_level_badge",
+                    "risk_factors_table",
                     "monitored",
                     "last_screening_date",
                 )
@@ -238,8 +240,8 @@ class CustomerAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
-    inlines = (HeldConnectionsInline, ConnectedToInline)
-    actions = ("approve_selected", "reject_selected", "deactivate_selected")
+    inlines = (HeldConnectionsInline, ConnectedToInline, SessionInline)
+    actions = ("approve_selected", "reject_selected", "deactivate_selected", "recalculate_risk")
     history_list_display = ("status", "onboarding_status", "history_channel", "history_api_key")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

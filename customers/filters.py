@@ -10,14 +10,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters import rest_framework as filters
 
-from customers.models import RISK_BANDS, Customer, CustomerStatus, OnboardingStatus
+from customers.models import Customer, CustomerStatus, OnboardingStatus, RiskLevel
 from customers.text import fold
 
 SEARCH_MAX = 200
 # riskScoreName also takes the band's first word: "high" → "High risk".
 RISK_NAMES = {
-    **{name.lower(): name for name in RISK_BANDS},
-    **{name.split()[0].lower(): name for name in RISK_BANDS},
+    **{name.lower(): name for name in RiskLevel.values},
+    **{name.split()[0].lower(): name for name in RiskLevel.values},
 }
 STATUS_ALL = "all"
 
@@ -95,9 +95,11 @@ class CustomerFilter(filters.FilterSet):
     def filter_risk(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         level = RISK_NAMES.get(value.strip().lower())
         if level is None:
-            raise ValidationError({"riskScoreName": [f"Must be one of: {', '.join(RISK_BANDS)}."]})
-        low, high = RISK_BANDS[level]
-        return queryset.filter(risk_score__gte=low, risk_score__lte=high)
+            raise ValidationError(
+                {"riskScoreName": [f"Must be one of: {', '.join(RiskLevel.values)}."]}
+            )
+        # The level stored with the score: each organisation has its own bands.
+        return queryset.filter(risk_level=level)
 
     def filter_onboarding(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         status = value.strip().upper()

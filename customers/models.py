@@ -36,21 +36,18 @@ class RiskLevel(models.TextChoices):
     HIGH = "High risk"
 
 
-# riskScore bands: 0–24 low, 25–49 medium, 50–100 high (seed 001 shows 50 → High risk).
-RISK_BANDS: dict[str, tuple[int, int]] = {
-    RiskLevel.LOW: (0, 24),
-    RiskLevel.MEDIUM: (25, 49),
-    RiskLevel.HIGH: (50, 100),
-}
-
-
-def risk_level_for(score: int | None) -> str | None:
+def risk_level_for(score: int | None, *, medium: int = 25, high: int = 50) -> str | None:
+    """The level of `score` given the lowest score of the medium and high bands (the
+    defaults: 0–24 low, 25–49 medium, 50–100 high; seed 001 shows 50 → High risk). Each
+    organisation's risk rules set its own bands (`kyc.rules`), and the level a score had
+    when it was calculated is stored beside it (`Customer.risk_level`)."""
     if score is None:
         return None
-    for level, (low, high) in RISK_BANDS.items():
-        if low <= score <= high:
-            return level
-    return None
+    if score >= high:
+        return RiskLevel.HIGH
+    if score >= medium:
+        return RiskLevel.MEDIUM
+    return RiskLevel.LOW
 
 
 def new_client_number() -> str:
@@ -137,6 +134,13 @@ class Customer(models.Model):
     risk_score = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(100)]
     )
+    # Written by the risk scoring (kyc.scoring) only, set-wise: the level by the
+    # organisation's bands, the factors that add up to the score, and when and under
+    # which rules version they were calculated.
+    risk_level = models.CharField(max_length=12, choices=RiskLevel, blank=True, editable=False)
+    risk_factors = models.JSONField(default=list, blank=True, editable=False)
+    risk_calculated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    risk_rules_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     last_ip_address = models.GenericIPAddressField(null=True, blank=True)
     last_user_agent = models.CharField(max_length=1000, blank=True)
     usual_user_agent = models.CharField(max_length=1000, blank=True)
@@ -185,7 +189,16 @@ class Customer(models.Model):
     # History is read per customer (by id); other indexes would only slow writes.
     history = HistoricalRecords(
         bases=[AuditedHistory],
-        excluded_fields=["search_text", "import_digest", "import_digest_at"],
+        # A level change is recorded (with its reason); the factors behind it are not
+        # history: they are recalculated from the rules and the data.
+        excluded_fields=[
+            "search_text",
+            "import_digest",
+            "import_digest_at",
+            "risk_factors",
+            "risk_calculated_at",
+            "risk_rules_version",
+        ],
         no_db_index=["organisation"],
     )
 
@@ -230,7 +243,7 @@ class Customer(models.Model):
 
     @property
     def risk_score_name(self) -> str | None:
-        return risk_level_for(self.risk_score)
+        return self.risk_level or None
 
     def build_search_text(self) -> str:
         return search_text({name: getattr(self, name) for name in SEARCH_INPUTS})

@@ -19,6 +19,10 @@ from django.core.exceptions import ValidationError
 from customers.models import Customer, CustomerFieldDefinition
 from customers.services import customer_upsert, field_definition_create
 from customers.text import fold
+from kyc.models import Session
+from kyc.rules import DEFAULT_RULES, clean_rules
+from kyc.selectors import risk_rules_current
+from kyc.services import rescoring_run, risk_rules_replace, session_create
 from onboarding.services import customer_approve
 from organisations.models import Organisation
 from relations.services import connections_replace
@@ -270,12 +274,69 @@ CONNECTIONS: dict[str, list[dict[str, Any]]] = {
 APPROVE = ["PER-001", "PER-002", "PER-008", "PER-009", "COMP-001", "COMP-003", "COMP-005"]
 
 
+# The bank's risk rules: the shipped defaults, plus Nigeria (where most customers are)
+# and two custom fields, so the demo shows every level and most factors.
+RISK_RULES: dict[str, Any] = {
+    **DEFAULT_RULES,
+    "countries": {**DEFAULT_RULES["countries"], "NG": 15},
+    "customFields": {"pep": {"true": 30}, "segment": {"private banking": 10}},
+}
+_UA_PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Mobile Safari/537.36"
+_UA_DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0"
+# referenceId → its sessions: (status, IP address, user agent)
+SESSIONS: dict[str, list[tuple[str, str, str]]] = {
+    "PER-001": [("approved", "102.89.32.10", _UA_PHONE)],
+    "PER-002": [("approved", "102.89.32.11", _UA_PHONE)],
+    "PER-003": [("declined", "41.58.10.3", _UA_DESKTOP), ("review", "41.58.10.3", _UA_DESKTOP)],
+    "PER-004": [("approved", "102.89.32.14", _UA_PHONE)],
+    "PER-005": [("in_progress", "102.89.32.15", _UA_PHONE)],
+    "PER-006": [("declined", "197.210.1.6", _UA_PHONE), ("declined", "197.210.1.6", _UA_PHONE)],
+    "PER-008": [("approved", "81.232.10.8", _UA_DESKTOP), ("approved", "81.232.10.8", _UA_PHONE)],
+    "PER-009": [("approved", "81.232.10.9", _UA_DESKTOP)],
+    "PER-013": [("review", "154.160.2.13", _UA_DESKTOP)],
+    "PER-014": [("approved", "2a02:8108:1:2::14", _UA_DESKTOP)],
+    "PER-017": [("expired", "51.140.0.17", _UA_DESKTOP), ("approved", "51.140.0.17", _UA_DESKTOP)],
+    "COMP-001": [("approved", "102.89.40.1", _UA_DESKTOP)],
+    "COMP-006": [("declined", "102.89.40.6", _UA_DESKTOP)],
+    "COMP-011": [("approved", "51.140.0.111", _UA_DESKTOP)],
+}
+
+
 @dataclass
 class DemoSummary:
     customers: int
     connections: int
     created: int
     approved: int
+    sessions: int = 0
+    levels: dict[str, int] | None = None
+
+
+def _risk_rules(organisation: Organisation) -> None:
+    """The demo rules, stored (and every customer rescored, here and now) only when
+    they differ from the rules in force."""
+    if risk_rules_current(organisation=organisation)["rules"] == clean_rules(RISK_RULES):
+        return
+    _stored, job = risk_rules_replace(organisation=organisation, data=RISK_RULES)
+    rescoring_run(job_id=job.pk)  # no-op when the task backend ran it already
+
+
+def _sessions(organisation: Organisation) -> int:
+    """The demo sessions of customers that have none yet."""
+    with_sessions = set(
+        Session.objects.filter(organisation=organisation).values_list(
+            "customer__reference_id", flat=True
+        )
+    )
+    for ref, sessions in SESSIONS.items():
+        if ref in with_sessions:
+            continue
+        for status, ip, agent in sessions:
+            session_create(
+                organisation=organisation,
+                data={"customerId": ref, "status": status, "ipAddress": ip, "userAgent": agent},
+            )
+    return Session.objects.filter(organisation=organisation).count()
 
 
 def load_demo(*, organisation: Organisation) -> DemoSummary:
@@ -302,6 +363,7 @@ def load_demo(*, organisation: Organisation) -> DemoSummary:
         saved = connections_replace(customer=customers[ref], items=parse_connects(connects))
         connections += len(saved)
 
+    _risk_rules(organisation)
     approved = 0
     for ref in APPROVE:
         try:
@@ -309,6 +371,17 @@ def load_demo(*, organisation: Organisation) -> DemoSummary:
             approved += 1
         except ValidationError:
             pass  # a company that fails KYB stays pending: the demo shows why
+    sessions = _sessions(organisation)
+    levels: dict[str, int] = {}
+    for level in Customer.objects.for_organisation(organisation).values_list(
+        "risk_level", flat=True
+    ):
+        levels[level or "unscored"] = levels.get(level or "unscored", 0) + 1
     return DemoSummary(
-        customers=len(customers), connections=connections, created=created, approved=approved
+        customers=len(customers),
+        connections=connections,
+        created=created,
+        approved=approved,
+        sessions=sessions,
+        levels=levels,
     )

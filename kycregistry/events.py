@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-type Event = CustomersWritten | ConnectionsChanged
+type Event = CustomersWritten | ConnectionsChanged | RiskChanged | SessionsWritten
 type Handler = Callable[[Any], None]
 
 
@@ -192,3 +192,88 @@ class ClientConnected:
     service_provider: str
     channel: str = "system"
     actor_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskChange:
+    """One customer's risk before and after a rescoring (level None: never scored)."""
+
+    customer_id: int
+    old_score: int | None
+    new_score: int
+    old_level: str | None
+    new_level: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskChanged:
+    """Risk scores moved (`risk.changed`): only customers whose score or level changed.
+
+    `reason` says what triggered the rescoring ("Sessions changed", "Risk rules version
+    3", …). Risk writes announce this alone, never `CustomersWritten`, so rescoring does
+    not feed back into itself.
+    """
+
+    organisation_id: UUID
+    changes: tuple[RiskChange, ...]
+    reason: str
+    channel: str = "system"
+    actor_id: str | None = None
+
+    @property
+    def level_changed_ids(self) -> frozenset[int]:
+        return frozenset(c.customer_id for c in self.changes if c.old_level != c.new_level)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsWritten:
+    """KYC sessions were created or updated (`session.updated`): session ids by customer."""
+
+    organisation_id: UUID
+    created_ids: frozenset[int]
+    updated_ids: frozenset[int]
+    customer_ids: frozenset[int]
+    channel: str = "system"
+    actor_id: str | None = None
+
+
+def risk_changed(
+    *, organisation_id: UUID, changes: Collection[RiskChange], reason: str, actor: Any = None
+) -> None:
+    """Announce moved risk scores; nothing when there are none."""
+    if not changes:
+        return
+    channel, actor_id = _actor(actor)
+    announce(
+        RiskChanged(
+            organisation_id=organisation_id,
+            changes=tuple(sorted(changes, key=lambda c: c.customer_id)),
+            reason=reason,
+            channel=channel,
+            actor_id=actor_id,
+        )
+    )
+
+
+def sessions_written(
+    *,
+    organisation_id: UUID,
+    customer_ids: Collection[int],
+    created_ids: Collection[int] = (),
+    updated_ids: Collection[int] = (),
+    actor: Any = None,
+) -> None:
+    """Announce created and updated sessions; nothing when both are empty."""
+    if not created_ids and not updated_ids:
+        return
+    channel, actor_id = _actor(actor)
+    announce(
+        SessionsWritten(
+            organisation_id=organisation_id,
+            created_ids=frozenset(created_ids),
+            updated_ids=frozenset(updated_ids),
+            customer_ids=frozenset(customer_ids),
+            channel=channel,
+            actor_id=actor_id,
+        )
+    )

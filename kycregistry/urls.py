@@ -22,6 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     # Order does not matter: a referenceId never matches a fixed path segment
     # (kycregistry.api.routing).
+    path("", include("kyc.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("relations.api.urls")),
     path("", include("relations.api.ownership_urls")),

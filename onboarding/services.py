@@ -24,9 +24,21 @@ __all__ = [
 ]
 
 
+# Columns of the customer row that reactions to the write (the risk rescoring) set.
+REACTION_COLUMNS = (
+    "risk_score",
+    "risk_level",
+    "risk_factors",
+    "risk_calculated_at",
+    "risk_rules_version",
+)
+
+
 def _apply_connects(result: UpsertResult) -> UpsertResult:
     if result.connects is not None:
         connections_replace(customer=result.customer, items=parse_connects(result.connects))
+    # The answer shows the customer as the reactions left it (its new risk score).
+    result.customer.refresh_from_db(fields=REACTION_COLUMNS)
     return result
 
 

@@ -21,6 +21,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from clients.models import ClientRelation
 from customers.models import Customer, CustomerFieldDefinition
 from imports.models import BulkUpload, UploadStatus
+from kyc.models import RiskRules, Session
+from kyc.rules import DEFAULT_RULES
 from kycregistry.admin import TenantHistoryMixin, TenantScopedMixin
 from kycregistry.api.routing import FIXED_CUSTOMER_SEGMENTS
 from kycregistry.api.scoping import ScopedAPIMixin
@@ -51,6 +53,9 @@ PARAM_ROUTES = {
     "customer-fields/<str:key>": "Customer field not found",
     "customers/bulk-upload/<int:pk>": "Bulk upload not found",
     "customers/bulk-upload/<int:pk>/report": "Bulk upload not found",
+    "sessions/<str:public_id>": "Session not found",
+    "customers/<ref:reference_id>/sessions": "Customer not found",
+    "customers/<ref:reference_id>/risk-profile": "Customer not found",
     "webhooks/<str:endpoint_id>": "Webhook endpoint not found",
     "webhooks/<str:endpoint_id>/rotate-secret": "Webhook endpoint not found",
     "webhooks/<str:endpoint_id>/test": "Webhook endpoint not found",
@@ -71,6 +76,8 @@ FIXED_ROUTES = {
     "customers/download-template",
     "webhooks",
     "clients",
+    "sessions",
+    "risk-rules",
     # The provider's name is the caller's own namespace: records load into its organisation.
     "service-providers/<str:name>/records",
     "schema",
@@ -185,7 +192,11 @@ def theirs(org, _media_root) -> dict[str, Any]:
     relation = ClientRelation.objects.create(
         organisation=org, company=company, person=person, relation="shareholder"
     )
+    session = Session.objects.create(organisation=org, customer=person)
+    rules = RiskRules.objects.create(organisation=org, version=1, rules=DEFAULT_RULES)
     return {
+        "session": session,
+        "rules": rules,
         "company": company,
         "person": person,
         "connection": connection,
@@ -199,6 +210,7 @@ def theirs(org, _media_root) -> dict[str, Any]:
             "key": definition.key,
             "pk": upload.pk,
             "endpoint_id": endpoint.pk,
+            "public_id": session.public_id,
             "delivery_id": delivery.webhook_id,
             "client_id": company.public_id,
             "relation_id": relation.public_id,
@@ -390,6 +402,8 @@ def admin_objects(org, api, theirs) -> dict[str, models.Model]:
         "organisations.membership": Membership.objects.get(user=a_staff),
         "organisations.organisation": org,
         "webhooks.endpoint": theirs["endpoint"],
+        "kyc.session": theirs["session"],
+        "kyc.riskrules": theirs["rules"],
         "webhooks.delivery": theirs["delivery"],
     }
 

@@ -15,8 +15,8 @@ from typing import Any
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from customers.querysets import OrganisationQuerySet
 from organisations.audit import AuditedHistory
+from organisations.querysets import OrganisationQuerySet
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "relations",
     "onboarding",
     "imports",
+    "kyc",
     "clients",
     "webhooks",
     "demo",
@@ -156,6 +157,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IdentityTypeEnum": ["individual", "corporate"],
         "FieldTypeEnum": "customers.models.FieldType",
+        "SessionStatusEnum": "kyc.models.SessionStatus",
+        "CheckStatusEnum": "kyc.models.CheckStatus",
     },
 }
 

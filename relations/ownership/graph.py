@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from customers.models import AccountType, Customer, risk_level_for
+from customers.models import AccountType, Customer
 from relations.models import Connection, Role
 from relations.ownership.structure import (
     OwnershipStructure,
@@ -55,7 +55,7 @@ class Edge:
 
 def _node(party: Party | Customer, *, center: int, ubos: set[int]) -> dict[str, Any]:
     is_person = party.account_type == AccountType.PERSON
-    risk = RISK_CLASSES.get(risk_level_for(party.risk_score) or "", "unknown")
+    risk = RISK_CLASSES.get(party.risk_level or "", "unknown")
     pk = party.id if isinstance(party, Party) else party.pk
     return {
         "id": str(pk),
@@ -190,7 +190,7 @@ def relationship_graph(
     loaded = {
         c.pk: c
         for c in Customer.objects.filter(pk__in=walk.visited - path_parties.keys()).only(
-            "id", "reference_id", "name", "account_type", "risk_score", "status"
+            "id", "reference_id", "name", "account_type", "risk_score", "risk_level", "status"
         )
     }
     nodes = [_node(c, center=customer.pk, ubos=ubos) for c in loaded.values()]

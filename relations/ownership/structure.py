@@ -32,6 +32,7 @@ class Party:
     account_type: int
     risk_score: int | None = None
     status: str = "active"
+    risk_level: str = ""
 
     @classmethod
     def of(cls, customer: Customer) -> "Party":
@@ -42,6 +43,7 @@ class Party:
             account_type=customer.account_type,
             risk_score=customer.risk_score,
             status=customer.status,
+            risk_level=customer.risk_level,
         )
 
     @property
@@ -187,7 +189,7 @@ def ownership_structure(
     missing = needed - parties.keys()
     if missing:
         for row in Customer.objects.filter(pk__in=missing).only(
-            "id", "reference_id", "name", "account_type", "risk_score", "status"
+            "id", "reference_id", "name", "account_type", "risk_score", "risk_level", "status"
         ):
             parties[row.pk] = Party.of(row)
 

@@ -117,8 +117,8 @@ def test_search_is_accent_and_case_insensitive(staff_client, org):
 
 
 def test_filters_and_risk_level(staff_client, org):
-    high = PersonFactory(organisation=org, risk_score=80)
-    PersonFactory(organisation=org, risk_score=10)
+    high = PersonFactory(organisation=org, risk_score=80, risk_level="High risk")
+    PersonFactory(organisation=org, risk_score=10, risk_level="Low risk")
     response = staff_client.get(CUSTOMERS, {"risk": "High risk"})
     assert list(response.context["cl"].result_list) == [high]
     assert b"High risk" in response.content

@@ -80,7 +80,8 @@ def test_create_seed_001_payload(api, org):
     assert data["status"] == "active"
     assert data["organizationId"] == str(org.id)
     assert len(data["clientNumber"]) == 8 and data["clientNumber"].isdigit()
-    assert data["riskScore"] is None and data["riskScoreName"] is None
+    # Scored at creation with the shipped risk rules (kyc.rules): a person scores 0.
+    assert data["riskScore"] == 0 and data["riskScoreName"] == "Low risk"
     assert data["lastIpAddress"] is None and data["lastScreeningDate"] is None
     assert data["createdAt"].endswith("Z") and len(data["createdAt"]) == 24
     assert data["customFields"] == {"bvn": "22012345678", "phone": "08012345678"}

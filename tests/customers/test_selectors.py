@@ -39,8 +39,14 @@ def test_status_filter(api, org):
 
 
 def test_risk_filter(api, org):
-    for ref, score in (("L", 10), ("M", 25), ("H", 50), ("N", None)):
-        PersonFactory(organisation=org, reference_id=ref, risk_score=score)
+    # The level stored with the score is what the filter reads (bands are per organisation).
+    for ref, score, level in (
+        ("L", 10, "Low risk"),
+        ("M", 25, "Medium risk"),
+        ("H", 50, "High risk"),
+        ("N", None, ""),
+    ):
+        PersonFactory(organisation=org, reference_id=ref, risk_score=score, risk_level=level)
     assert refs(api.get(URL, {"riskScoreName": "Low risk"})) == ["L"]
     assert refs(api.get(URL, {"riskScoreName": "Medium risk"})) == ["M"]
     assert refs(api.get(URL, {"riskScoreName": "high"})) == ["H"]

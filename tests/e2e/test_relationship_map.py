@@ -19,9 +19,9 @@ document.addEventListener("securitypolicyviolation", function (e) {
 @pytest.fixture
 def network(e2e_org):
     org = e2e_org
-    target = company(org, "T", "Target Ltd", risk_score=60)
-    hold = company(org, "H", "HoldCo Ltd", risk_score=30)
-    jane = person(org, "JANE", "Jane Doe", risk_score=10)
+    target = company(org, "T", "Target Ltd", risk_score=60, risk_level="High risk")
+    hold = company(org, "H", "HoldCo Ltd", risk_score=30, risk_level="Medium risk")
+    jane = person(org, "JANE", "Jane Doe", risk_score=10, risk_level="Low risk")
     owns(hold, target, 60)
     owns(jane, hold, 50)
     role(person(org, "DIR", "Dee Rector"), target, Role.DIRECTOR)

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def target(org):
-    target = company(org, "T", "Target Ltd", risk_score=60)
+    target = company(org, "T", "Target Ltd", risk_score=60, risk_level="High risk")
     hold = company(org, "H", "HoldCo Ltd")
-    jane = person(org, "JANE", "Jane Doe", risk_score=10)
+    jane = person(org, "JANE", "Jane Doe", risk_score=10, risk_level="Low risk")
     owns(hold, target, 60)
     owns(jane, hold, 50)
     role(person(org, "DIR", "Dee Rector"), target, Role.DIRECTOR)

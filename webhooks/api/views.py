@@ -53,7 +53,6 @@ class DeliveryPagination(PagePagination):
 
 class WebhookViewMixin(ScopedAPIMixin):
     required_scope = Scope.WEBHOOKS_MANAGE
-    base_queryset = Endpoint.objects.all()
 
     def get_endpoint(self, endpoint_id: str) -> Endpoint:
         return endpoint_get(organisation=self.organisation, endpoint_id=endpoint_id)

@@ -50,7 +50,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo organisation: {organisation.name} (slug {organisation.slug}): "
             f"{summary.customers} customers ({summary.created} new), "
-            f"{summary.connections} connections, {summary.approved} approved."
+            f"{summary.connections} connections, {summary.approved} approved, "
+            f"{summary.sessions} KYC sessions; risk: "
+            + ", ".join(f"{n} {level}" for level, n in sorted((summary.levels or {}).items()))
+            + "."
         )
         self.stdout.write(f"Admin:    {base_url}/admin/")
         self.stdout.write(f"Login:    {DEMO_USERNAME} / {password}")
