@@ -31,10 +31,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kycregistry.settings.base")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
 import django
+from django.conf import settings
 
+# The bench is the worker: tasks run in this process, as db_worker would run them. Set
+# before the apps load, which may look the task backend up.
+settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from openpyxl import Workbook, load_workbook  # noqa: E402
@@ -176,8 +179,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
 
-    # The bench is the worker: run the task in this process, as db_worker would.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     call_command("migrate", verbosity=0)
     from customers.models import CustomerFieldDefinition
     from imports.models import BulkUpload
