@@ -1,11 +1,59 @@
-"""Reactions to the event seam (subscribed in KycConfig.ready): rescore, in the
-writer's transaction, every customer whose score a write can move."""
+"""Reactions to the event seam (subscribed in KycConfig.ready): rescore every customer
+whose score a write can move.
+
+API and admin writes are rescored in the writer's transaction, so their answer shows
+the new score. A bulk upload writes up to a million customers in one transaction:
+scoring them there would hold the upload up several times over, so its customers are
+scored by the task worker right after the upload commits (`kyc.tasks.rescore_customers`,
+in batches, each its own transaction).
+"""
+
+from collections.abc import Collection
+from functools import partial
+from uuid import UUID
+
+from django.db import transaction
 
 from kyc.scoring import customers_rescore
 from kycregistry import events
 
 # Customer columns the factors read (kyc.factors); other changes cannot move a score.
 SCORED_FIELDS = frozenset({"country", "account_type", "address", "custom_fields"})
+DEFERRED_BATCH = 5000  # customer ids per background task
+IMPORT_CHANNEL = "import"
+
+
+def _rescore(
+    event: events.CustomersWritten | events.ConnectionsChanged,
+    ids: Collection[int],
+    why: str,
+    created_ids: Collection[int] = (),
+) -> None:
+    if event.channel != IMPORT_CHANNEL:
+        customers_rescore(
+            organisation_id=event.organisation_id, ids=ids, why=why, created_ids=created_ids
+        )
+        return
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), DEFERRED_BATCH):
+        batch = ordered[start : start + DEFERRED_BATCH]
+        transaction.on_commit(
+            partial(
+                _enqueue,
+                event.organisation_id,
+                batch,
+                why,
+                sorted(set(created_ids).intersection(batch)),
+            )
+        )
+
+
+def _enqueue(organisation_id: UUID, ids: list[int], why: str, created_ids: list[int]) -> None:
+    from kyc.tasks import rescore_customers
+
+    rescore_customers.enqueue(
+        organisation_id=str(organisation_id), ids=ids, why=why, created_ids=created_ids
+    )
 
 
 def rescore_on_customers(event: events.CustomersWritten) -> None:
@@ -13,18 +61,10 @@ def rescore_on_customers(event: events.CustomersWritten) -> None:
         pk for pk, names in event.changed_fields.items() if names & SCORED_FIELDS
     }
     if ids:
-        customers_rescore(
-            organisation_id=event.organisation_id,
-            ids=ids,
-            why="Customer created" if ids <= event.created_ids else "Customer data changed",
-            created_ids=event.created_ids,
-        )
+        why = "Customer created" if ids <= event.created_ids else "Customer data changed"
+        _rescore(event, ids, why, created_ids=event.created_ids)
 
 
 def rescore_on_connections(event: events.ConnectionsChanged) -> None:
     """Both ends: the company's ownership and either side's connected parties moved."""
-    customers_rescore(
-        organisation_id=event.organisation_id,
-        ids=event.customer_ids | event.holder_ids,
-        why="Connections changed",
-    )
+    _rescore(event, event.customer_ids | event.holder_ids, "Connections changed")

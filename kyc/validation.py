@@ -2,7 +2,6 @@
 under its camelCase key."""
 
 import ipaddress
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +12,6 @@ USER_AGENT_MAX = 1000
 WORKFLOW_MAX = 200
 REASON_MAX = 1000
 CHECKS_MAX = 50
-# C0 and C1 control characters (a user agent is one line).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 SESSION_KEYS = (
     "customerId",
     "clientId",
@@ -31,14 +28,6 @@ PATCH_KEYS = ("status", "checks", "ipAddress", "userAgent")
 @dataclass
 class CleanedSession:
     fields: dict[str, Any]  # model field → value, only the keys given
-
-
-def _one_line(errors: FieldErrors, path: str, value: Any, max_length: int) -> str | None:
-    text = clean_text(errors, path, value, max_length=max_length)
-    if text and _CONTROL.search(text):
-        errors.add(path, "Must not contain control characters.")
-        return None
-    return text
 
 
 def _ip(errors: FieldErrors, value: Any) -> str | None:
@@ -101,11 +90,11 @@ def clean_session(data: dict[str, Any], *, partial: bool) -> CleanedSession:
         ip = _ip(errors, data["ipAddress"])
         fields["ip_address"] = ip
     if "userAgent" in data:
-        agent = _one_line(errors, "userAgent", data["userAgent"], USER_AGENT_MAX)
+        agent = clean_text(errors, "userAgent", data["userAgent"], max_length=USER_AGENT_MAX)
         if agent is not None:
             fields["user_agent"] = agent
     if "workflow" in data:
-        workflow = _one_line(errors, "workflow", data["workflow"], WORKFLOW_MAX)
+        workflow = clean_text(errors, "workflow", data["workflow"], max_length=WORKFLOW_MAX)
         if workflow is not None:
             fields["workflow"] = workflow
     if "checks" in data:

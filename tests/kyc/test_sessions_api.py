@@ -141,7 +141,7 @@ def test_tenancy_outsider_404_and_read_only_403(api, outsider_api, readonly_api,
         ("ipAddress", "localhost", "Must be an IPv4 or IPv6 address."),
         ("ipAddress", 12345, "Must be an IPv4 or IPv6 address."),
         ("userAgent", "x" * 1001, "At most 1000 characters allowed (got 1001)."),
-        ("userAgent", "Mozilla\x1b[31m", "Must not contain control characters."),
+        ("userAgent", "Mozilla\x1b[31m", "Must not contain the control character U+001B."),
         ("userAgent", ["a"], "Must be a string, not an array."),
         (
             "status",
