@@ -42,11 +42,11 @@ class Case:
     match: bool
 
 
-def P(name: str, birth: str = "", country: str = "", *aliases: str) -> Side:  # noqa: N802
+def P(name: str, birth: str = "", country: str = "", *aliases: str) -> Side:
     return Side("Person", name, birth, country, aliases)
 
 
-def C(name: str, country: str = "", *aliases: str) -> Side:  # noqa: N802
+def C(name: str, country: str = "", *aliases: str) -> Side:
     return Side("Company", name, "", country, aliases)
 
 

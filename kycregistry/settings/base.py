@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "relations",
     "onboarding",
     "imports",
+    "screening",
     "demo",
 ]
 
