@@ -26,6 +26,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("relations.api.urls")),
     path("", include("relations.api.ownership_urls")),
     path("", include("imports.api.urls")),
+    path("", include("screening.api.urls")),
 ]
 
 urlpatterns = [

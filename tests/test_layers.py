@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kycregistry", "organisations", "customers", "relations", "onboarding", "imports")
-PACKAGES += ("demo",)
+PACKAGES += ("screening", "demo")
 
 # Bottom first. Each entry: the module prefixes of one layer.
 LAYERS: list[tuple[str, ...]] = [
@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("relations",),
     ("onboarding",),
     ("imports",),
+    ("screening",),
     ("demo",),
     # Entry points: HTTP, admin, commands, tasks.
     ("kycregistry.api", "kycregistry.admin", "kycregistry.admin_site", "kycregistry.apps"),
@@ -34,11 +35,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("relations.api", "relations.admin", "relations.admin_views"),
     ("onboarding.api", "onboarding.admin"),
     ("imports.api", "imports.admin", "imports.admin_views"),
+    ("screening.api", "screening.admin", "screening.admin_views"),
     ("demo.management",),
     # Wiring.
     ("kycregistry.urls", "kycregistry.settings", "kycregistry.wsgi"),
 ]
-ENTRY_POINTS = 7  # LAYERS[7:] are one layer: entry points may import each other
+ENTRY_POINTS = 8  # LAYERS[8:] are one layer: entry points may import each other
 # An app's output serializers are how it represents its rows: part of the app.
 REPRESENTATIONS = (".api.serializers",)
 

@@ -28,6 +28,7 @@ from organisations.models import ApiKey, Membership, Organisation
 from relations.models import Connection, Role
 from tests.admin_support import make_staff, make_superuser
 from tests.factories import CompanyFactory, ConnectionFactory, FieldDefinitionFactory, PersonFactory
+from tests.screening.factories import screening_hit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,11 @@ PARAM_ROUTES = {
     "customer-fields/<str:key>": "Customer field not found",
     "customers/bulk-upload/<int:pk>": "Bulk upload not found",
     "customers/bulk-upload/<int:pk>/report": "Bulk upload not found",
+    "watchlists/<int:watchlist_id>": "Watchlist not found",
+    "customers/<ref:reference_id>/screen": "Customer not found",
+    "customers/<ref:reference_id>/screening-hits": "Customer not found",
+    "customers/<ref:reference_id>/monitor": "Customer not found",
+    "screening-hits/<int:hit_id>": "Screening hit not found",
 }
 # API routes without a parameter: they list or create the caller's own rows only.
 FIXED_ROUTES = {
@@ -56,6 +62,7 @@ FIXED_ROUTES = {
     "customer-fields",
     "customers/bulk-upload",
     "customers/download-template",
+    "watchlists",
     "schema",
     "docs",
 }
@@ -160,6 +167,7 @@ def theirs(org, _media_root) -> dict[str, Any]:
         status=UploadStatus.COMPLETED,
     )
     upload.report.save("report.xlsx", ContentFile(b"the report"), save=True)
+    hit = screening_hit_for(company)
     return {
         "company": company,
         "person": person,
@@ -171,6 +179,8 @@ def theirs(org, _media_root) -> dict[str, Any]:
             "connection_id": connection.pk,
             "key": definition.key,
             "pk": upload.pk,
+            "watchlist_id": hit.entry.watchlist_id,
+            "hit_id": hit.pk,
         },
     }
 

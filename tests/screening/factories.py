@@ -5,8 +5,9 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from customers.models import Customer
 from organisations.models import Organisation
-from screening.models import Watchlist
+from screening.models import ScreeningHit, Watchlist, WatchlistEntry, WatchlistStatus
 from screening.services import watchlist_upload
 
 
@@ -45,3 +46,32 @@ SANCTIONS = ftm_lines(
     ftm("gr-papa", "Person", ["Γιώργος Παπαδόπουλος"], topics=["role.pep"]),
     {"id": "sanction-1", "schema": "Sanction", "properties": {"entity": ["ru-petrov"]}},
 )
+
+
+def screening_hit_for(customer: Customer) -> ScreeningHit:
+    """A hit of `customer` on an entry of a (completed) list of its organisation."""
+    watchlist = Watchlist.objects.create(
+        organisation=customer.organisation,
+        name="Fixture list",
+        version=1,
+        status=WatchlistStatus.COMPLETED,
+        entry_count=1,
+    )
+    entry = WatchlistEntry.objects.create(
+        watchlist=watchlist,
+        source_id="fixture-1",
+        schema="Person",
+        name=customer.name,
+        digest="d" * 32,
+        version=1,
+    )
+    return ScreeningHit.objects.create(
+        organisation=customer.organisation,
+        customer=customer,
+        party=customer,
+        role="SELF",
+        entry=entry,
+        score=0.9,
+        explanation={"nameScore": 0.9},
+        entry_digest=entry.digest,
+    )
