@@ -293,12 +293,13 @@ def birth_date_text(value: date | None) -> tuple[str, ...]:
 
 
 def token_keys(token: str) -> tuple[str, ...]:
-    """The index keys of one token: its sound (metaphone, soundex) and its consonant
-    skeleton. Two tokens that `token_similarity` finds close share a key in nearly
-    every case (a typo in the first letter is the known miss)."""
+    """The index keys of one token: its sound (metaphone, soundex), its consonant
+    skeleton and its first three letters. Two tokens that `token_similarity` finds
+    close share a key in nearly every case (a typo in the first letter that also
+    changes the sound is the known miss)."""
     if len(token) < 2:
         return ()
-    keys = [f"s:{soundex(token)}"]
+    keys = [f"s:{soundex(token)}", f"p:{token[:3]}"]
     consonants = skeleton(token)
     if len(consonants) >= 2:
         keys.append(f"k:{consonants}")
