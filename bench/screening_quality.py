@@ -237,7 +237,8 @@ def main() -> None:
     args = parser.parse_args()
     positives = sum(1 for case in CASES if case.match)
     print(
-        f"{len(CASES)} labelled pairs: {positives} true matches, {len(CASES) - positives} hard negatives"
+        f"{len(CASES)} labelled pairs: {positives} true matches, "
+        f"{len(CASES) - positives} hard negatives"
     )
     mine = ours(args.threshold)
     others = nomenklatura_all()

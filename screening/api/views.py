@@ -16,6 +16,7 @@ from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
+from organisations.models import ApiKey
 from screening.api.serializers import (
     HitReviewSerializer,
     MonitoringStateSerializer,
@@ -108,7 +109,7 @@ class WatchlistListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
             organisation=self.organisation,
             name=form.validated_data["name"],
             file=form.validated_data["file"],
-            api_key=request.auth,
+            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
         )
         return envelope(
             WatchlistSerializer(watchlist).data, "Watchlist upload accepted", status=202

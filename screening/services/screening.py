@@ -28,7 +28,7 @@ from screening.models import (
 )
 from screening.parties import parties_of, party_subject
 
-FREQUENCIES = {
+FREQUENCIES: dict[str, timedelta] = {
     MonitoringFrequency.DAILY: timedelta(days=1),
     MonitoringFrequency.WEEKLY: timedelta(days=7),
     MonitoringFrequency.MONTHLY: timedelta(days=30),

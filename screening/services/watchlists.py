@@ -90,7 +90,7 @@ def _entry_fields(record: Record, version: int) -> dict[str, Any]:
 
 
 def _key_rows(entries: list[WatchlistEntry]) -> list[WatchlistKey]:
-    rows = []
+    rows: list[WatchlistKey] = []
     for entry in entries:
         keys, fewest = entry_keys(entry_subject(entry))
         rows.extend(

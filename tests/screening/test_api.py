@@ -121,7 +121,7 @@ def test_screen_answers_the_hits_with_party_and_entry(api, director_hit):
 
 
 def test_hits_list_filters_and_counts_queries(api, org, director_hit, django_assert_num_queries):
-    for number in range(3):
+    for _ in range(3):
         person = PersonFactory(
             organisation=org, given_name="Sergey", family_name="Petrov", name="Sergey Petrov"
         )
