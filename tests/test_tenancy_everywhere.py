@@ -182,6 +182,7 @@ def theirs(org, _media_root) -> dict[str, Any]:
             "watchlist_id": hit.entry.watchlist_id,
             "hit_id": hit.pk,
         },
+        "hit": hit,
     }
 
 
@@ -349,6 +350,8 @@ def admin_objects(org, api, theirs) -> dict[str, models.Model]:
         "customers.customerfielddefinition": theirs["definition"],
         "relations.connection": theirs["connection"],
         "imports.bulkupload": theirs["upload"],
+        "screening.watchlist": theirs["hit"].entry.watchlist,
+        "screening.screeninghit": theirs["hit"],
         "organisations.apikey": ApiKey.objects.get(pk=api.api_key.pk),
         "organisations.membership": Membership.objects.get(user=a_staff),
         "organisations.organisation": org,
