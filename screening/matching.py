@@ -34,7 +34,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 from rigour.names import remove_org_types
-from rigour.text import ascii_text, metaphone, soundex
+from rigour.text import ascii_text, metaphone
 
 PERSON = "Person"
 COMPANY = "Company"
@@ -293,13 +293,13 @@ def birth_date_text(value: date | None) -> tuple[str, ...]:
 
 
 def token_keys(token: str) -> tuple[str, ...]:
-    """The index keys of one token: its sound (metaphone, soundex), its consonant
-    skeleton and its first three letters. Two tokens that `token_similarity` finds
-    close share a key in nearly every case (a typo in the first letter that also
-    changes the sound is the known miss)."""
+    """The index keys of one token: its sound (metaphone), its consonant skeleton and
+    its first four letters. Two tokens that `token_similarity` finds close share a key
+    in nearly every case (a typo in the first letters that also changes the sound is
+    the known miss)."""
     if len(token) < 2:
         return ()
-    keys = [f"s:{soundex(token)}", f"p:{token[:3]}"]
+    keys = [f"p:{token[:4]}"]
     consonants = skeleton(token)
     if len(consonants) >= 2:
         keys.append(f"k:{consonants}")

@@ -1,73 +1,104 @@
 """Who is screened for a customer: itself, its connected parties, its derived UBOs."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from customers.models import Customer
+from customers.models import AccountType, Customer
 from relations.models import Connection, Role
 from relations.ownership import ownership_structure, valid_on
 from screening.matching import COMPANY, PERSON, Subject, birth_date_text
 from screening.models import DERIVED_UBO, SELF
 
 HELD_SUFFIX = "_IN"  # DIRECTOR_IN: the customer is a director of the matched party
+# What screening reads of a party (a customer), in this order.
+PARTY_FIELDS = (
+    "account_type",
+    "name",
+    "given_name",
+    "family_name",
+    "legal_name",
+    "birth_date",
+    "country",
+)
+
+
+def _subject(
+    account_type: int,
+    name: str,
+    given_name: str,
+    family_name: str,
+    legal_name: str,
+    birth_date: date | None,
+    country: str,
+) -> Subject:
+    person = account_type == AccountType.PERSON
+    names = [name, f"{given_name} {family_name}".strip() if person else legal_name]
+    return Subject.build(
+        schema=PERSON if person else COMPANY,
+        names=names,
+        birth_dates=birth_date_text(birth_date) if person else (),
+        countries=(country,) if country else (),
+    )
 
 
 def party_subject(party: Customer) -> Subject:
-    names = [party.name]
-    if party.is_person:
-        names.append(f"{party.given_name} {party.family_name}".strip())
-    else:
-        names.append(party.legal_name)
-    return Subject.build(
-        schema=PERSON if party.is_person else COMPANY,
-        names=names,
-        birth_dates=birth_date_text(party.birth_date) if party.is_person else (),
-        countries=(party.country,) if party.country else (),
-    )
+    return _subject(*(getattr(party, field) for field in PARTY_FIELDS))
 
 
-def parties_of(
-    *, customers: Sequence[Customer], as_of: date, threshold: Decimal
-) -> dict[int, list[tuple[Customer, str]]]:
-    """customer id → [(party, role)], the customer itself first (role SELF), then the
-    holders of roles in it (their role), the parties it holds a role in (role + `_IN`)
-    and its derived UBOs not met before (DERIVED_UBO); each party once. Connections
-    valid on `as_of` only. Two queries, plus one ownership walk per company held by
-    another company (only there can a derived UBO be indirect)."""
+@dataclass
+class Parties:
+    """customer id → [(party id, role)], the customer itself first; and the subject of
+    every party met."""
+
+    roles: dict[int, list[tuple[int, str]]]
+    subjects: dict[int, Subject]
+
+
+def _subjects_of(ids: Iterable[int]) -> dict[int, Subject]:
+    rows = Customer.objects.filter(pk__in=list(ids)).values_list("pk", *PARTY_FIELDS)
+    return {row[0]: _subject(*row[1:]) for row in rows}
+
+
+def parties_of(*, customers: Sequence[Customer], as_of: date, threshold: Decimal) -> Parties:
+    """The customer itself (role SELF), the holders of roles in it (their role), the
+    parties it holds a role in (role + `_IN`) and its derived UBOs not met before
+    (DERIVED_UBO); each party once per customer. Connections valid on `as_of` only.
+    Two queries, plus one ownership walk per company held by another company (only
+    there can a derived UBO be indirect)."""
     by_id = {customer.pk: customer for customer in customers}
-    result: dict[int, dict[int, tuple[Customer, str]]] = {
-        pk: {pk: (customer, SELF)} for pk, customer in by_id.items()
-    }
+    found: dict[int, dict[int, str]] = {pk: {pk: SELF} for pk in by_id}
+    subjects = {pk: party_subject(customer) for pk, customer in by_id.items()}
     walk: set[int] = set()
+    party_columns = [f"connected_customer__{field}" for field in PARTY_FIELDS]
     holders = (
         Connection.objects.filter(valid_on(as_of), customer_id__in=by_id)
-        .select_related("connected_customer")
         .order_by("id")
+        .values_list("customer_id", "role", "connected_customer_id", *party_columns)
     )
-    for connection in holders:
-        party = connection.connected_customer
-        result[connection.customer_id].setdefault(party.pk, (party, connection.role))
-        if connection.role == Role.SHAREHOLDER and not party.is_person:
-            walk.add(connection.customer_id)
+    for customer_id, role, party_id, *values in holders:
+        found[customer_id].setdefault(party_id, role)
+        if party_id not in subjects:
+            subjects[party_id] = _subject(*values)
+        if role == Role.SHAREHOLDER and values[0] != AccountType.PERSON:
+            walk.add(customer_id)
+    company_columns = [f"customer__{field}" for field in PARTY_FIELDS]
     held = (
         Connection.objects.filter(valid_on(as_of), connected_customer_id__in=by_id)
-        .select_related("customer")
         .order_by("id")
+        .values_list("connected_customer_id", "role", "customer_id", *company_columns)
     )
-    for connection in held:
-        party = connection.customer
-        role = f"{connection.role}{HELD_SUFFIX}"
-        result[connection.connected_customer_id].setdefault(party.pk, (party, role))
-    parties_by_id = {pk: party for found in result.values() for pk, (party, _) in found.items()}
+    for holder_id, role, party_id, *values in held:
+        found[holder_id].setdefault(party_id, f"{role}{HELD_SUFFIX}")
+        if party_id not in subjects:
+            subjects[party_id] = _subject(*values)
     for pk in sorted(walk):
         structure = ownership_structure(customer=by_id[pk], as_of=as_of, threshold=threshold)
-        missing = [ubo.party.id for ubo in structure.derived_ubos]
-        missing = [ubo for ubo in missing if ubo not in result[pk]]
-        if not missing:
-            continue
-        unknown = [ubo for ubo in missing if ubo not in parties_by_id]
-        parties_by_id.update(Customer.objects.in_bulk(unknown))
-        for ubo in missing:
-            result[pk][ubo] = (parties_by_id[ubo], DERIVED_UBO)
-    return {pk: list(found.values()) for pk, found in result.items()}
+        for ubo in structure.derived_ubos:
+            found[pk].setdefault(ubo.party.id, DERIVED_UBO)
+    missing = {pid for roles in found.values() for pid in roles} - subjects.keys()
+    subjects.update(_subjects_of(missing))
+    return Parties(
+        roles={pk: list(roles.items()) for pk, roles in found.items()}, subjects=subjects
+    )

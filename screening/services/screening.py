@@ -9,15 +9,15 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from customers.models import Customer, MonitoringFrequency
+from customers.models import Customer, CustomerStatus, MonitoringFrequency
 from kycregistry import events
 from organisations.audit import Channel, audit_context, current_actor
 from organisations.models import Organisation
-from screening.index import CandidateIndex, entry_subject, query_keys
+from screening.index import CandidateIndex, query_keys
 from screening.matching import Match, Subject, compare
 from screening.models import (
     HitStatus,
@@ -26,7 +26,7 @@ from screening.models import (
     WatchlistKey,
     WatchlistStatus,
 )
-from screening.parties import parties_of, party_subject
+from screening.parties import PARTY_FIELDS, parties_of
 
 FREQUENCIES: dict[str, timedelta] = {
     MonitoringFrequency.DAILY: timedelta(days=1),
@@ -36,6 +36,9 @@ FREQUENCIES: dict[str, timedelta] = {
 # Above this many names, loading the whole index once beats one lookup per batch.
 WHOLE_INDEX_FROM = 2000
 BATCH = 1000
+# What a screening run reads of the customers it screens (and the ownership walk).
+BOOK_FIELDS = ("organisation", "reference_id", "risk_score", "status", "monitored")
+BOOK_FIELDS += ("monitoring_frequency", *PARTY_FIELDS)
 COMMENT_REQUIRED = "A comment is required to dismiss a hit"
 BAD_STATUS = "status must be confirmed or dismissed"
 BAD_FREQUENCY = "frequency must be daily, weekly or monthly"
@@ -64,8 +67,9 @@ def _keys_of(organisation_id: Any) -> QuerySet[WatchlistKey]:
 
 
 class Screener:
-    """Screens batches of customers of one organisation against an index. Entry
-    subjects and party subjects are built once per run."""
+    """Screens batches of customers of one organisation against an index. Each party
+    is scored once per run (a director of many companies too), each entry's subject
+    built once."""
 
     def __init__(
         self,
@@ -85,7 +89,8 @@ class Screener:
             )
         )
         self.entry_subjects: dict[int, Subject] = {}
-        self.entry_rows: dict[int, WatchlistEntry] = {}
+        self.entry_digests: dict[int, str] = {}
+        self.party_matches: dict[int, list[tuple[int, Match]]] = {}
         self.run = ScreeningRun()
 
     def _index_for(self, subjects: Iterable[Subject]) -> CandidateIndex:
@@ -95,10 +100,17 @@ class Screener:
 
     def _load_entries(self, ids: set[int]) -> None:
         missing = sorted(ids - self.entry_subjects.keys())
+        columns = ("pk", "schema", "name", "aliases", "birth_dates", "countries", "digest")
         for start in range(0, len(missing), BATCH):
-            for entry in self.entries.filter(pk__in=missing[start : start + BATCH]):
-                self.entry_rows[entry.pk] = entry
-                self.entry_subjects[entry.pk] = entry_subject(entry)
+            rows = self.entries.filter(pk__in=missing[start : start + BATCH]).values_list(*columns)
+            for pk, schema, name, aliases, birth_dates, countries, digest in rows:
+                self.entry_digests[pk] = digest
+                self.entry_subjects[pk] = Subject.build(
+                    schema=schema,
+                    names=(name, *aliases),
+                    birth_dates=birth_dates,
+                    countries=countries,
+                )
 
     def matches(self, subjects: dict[int, Subject]) -> dict[int, list[tuple[int, Match]]]:
         """party id → [(entry id, match)] at or above the threshold."""
@@ -107,12 +119,13 @@ class Screener:
         self._load_entries(set().union(*candidates.values()) if candidates else set())
         found: dict[int, list[tuple[int, Match]]] = {}
         for pk, entry_ids in candidates.items():
+            party = subjects[pk]
             for entry_id in entry_ids:
-                entry_subject_ = self.entry_subjects.get(entry_id)
-                if entry_subject_ is None:
+                entry = self.entry_subjects.get(entry_id)
+                if entry is None:
                     continue
                 self.run.comparisons += 1
-                match = compare(subjects[pk], entry_subject_)
+                match = compare(party, entry)
                 if match is not None and match.score >= self.threshold:
                     found.setdefault(pk, []).append((entry_id, match))
         return found
@@ -125,19 +138,19 @@ class Screener:
             as_of=timezone.localdate(now),
             threshold=self.organisation.ownership_threshold,
         )
-        subjects: dict[int, Subject] = {}
-        for found in parties.values():
-            for party, _role in found:
-                if party.pk not in subjects:
-                    subjects[party.pk] = party_subject(party)
+        todo = {
+            pk: subject for pk, subject in parties.subjects.items() if pk not in self.party_matches
+        }
         self.run.customers += len(customers)
-        self.run.parties += len(subjects)
-        matches = self.matches(subjects)
+        self.run.parties += len(todo)
+        found = self.matches(todo)
+        for pk in todo:
+            self.party_matches[pk] = found.get(pk, [])
         wanted: dict[tuple[int, int, int], tuple[str, Match]] = {}
-        for customer_id, found in parties.items():
-            for party, role in found:
-                for entry_id, match in matches.get(party.pk, ()):
-                    wanted[(customer_id, party.pk, entry_id)] = (role, match)
+        for customer_id, roles in parties.roles.items():
+            for party_id, role in roles:
+                for entry_id, match in self.party_matches[party_id]:
+                    wanted.setdefault((customer_id, party_id, entry_id), (role, match))
         self._record(wanted, customer_ids=[customer.pk for customer in customers])
         if stamp:
             _stamp(customers, now=now)
@@ -158,7 +171,7 @@ class Screener:
         changed: list[ScreeningHit] = []
         reopened: list[ScreeningHit] = []
         for key, (role, match) in wanted.items():
-            entry = self.entry_rows[key[2]]
+            digest = self.entry_digests[key[2]]
             hit = existing.get(key)
             if hit is None:
                 new.append(
@@ -170,14 +183,14 @@ class Screener:
                         role=role,
                         score=match.score,
                         explanation=match.explanation,
-                        entry_digest=entry.digest,
+                        entry_digest=digest,
                     )
                 )
                 continue
-            if hit.status == HitStatus.DISMISSED and hit.entry_digest != entry.digest:
+            if hit.status == HitStatus.DISMISSED and hit.entry_digest != digest:
                 # The entry changed in a newer list version: the analyst looks again.
                 hit.status = HitStatus.OPEN
-                hit.entry_digest = entry.digest
+                hit.entry_digest = digest
                 reopened.append(hit)
             elif hit.score == match.score and hit.explanation == match.explanation:
                 continue
@@ -234,14 +247,22 @@ def _actor_names() -> tuple[str, str | None]:
     return actor.channel, None
 
 
+def _next_due(now: datetime) -> Case:
+    return Case(
+        *(
+            When(monitored=True, monitoring_frequency=frequency, then=Value(now + delta))
+            for frequency, delta in FREQUENCIES.items()
+        ),
+        default=F("next_screening_at"),
+    )
+
+
 def _stamp(customers: Sequence[Customer], *, now: datetime) -> None:
-    """lastScreeningDate for all; the next due time for the monitored ones."""
-    ids = [customer.pk for customer in customers]
-    Customer.objects.filter(pk__in=ids).update(last_screening_date=now)
-    for frequency, delta in FREQUENCIES.items():
-        Customer.objects.filter(pk__in=ids, monitored=True, monitoring_frequency=frequency).update(
-            next_screening_at=now + delta
-        )
+    """lastScreeningDate for all; the next due time for the monitored ones (one
+    statement)."""
+    Customer.objects.filter(pk__in=[customer.pk for customer in customers]).update(
+        last_screening_date=now, next_screening_at=_next_due(now)
+    )
     for customer in customers:
         customer.last_screening_date = now
         if customer.monitored and customer.monitoring_frequency in FREQUENCIES:
@@ -254,8 +275,10 @@ def screen_customers(
     customers: Sequence[Customer],
     now: datetime | None = None,
     index: CandidateIndex | None = None,
+    stamp: bool = True,
 ) -> ScreeningRun:
-    """Screen `customers` of `organisation` (and their parties) against its watchlists."""
+    """Screen `customers` of `organisation` (and their parties) against its watchlists;
+    `stamp`: set their lastScreeningDate and next due time, batch by batch."""
     now = now or timezone.now()
     customers = list(customers)
     if index is None and len(customers) >= WHOLE_INDEX_FROM:
@@ -263,7 +286,7 @@ def screen_customers(
     screener = Screener(organisation=organisation, index=index)
     for start in range(0, len(customers), BATCH):
         with transaction.atomic():
-            screener.screen(customers[start : start + BATCH], now=now)
+            screener.screen(customers[start : start + BATCH], now=now, stamp=stamp)
     return screener.run
 
 
@@ -273,10 +296,12 @@ def customer_screen(*, customer: Customer, now: datetime | None = None) -> Scree
 
 def screen_book(*, organisation: Organisation, now: datetime | None = None) -> ScreeningRun:
     """Every active customer of the organisation."""
-    customers = list(
-        Customer.objects.filter(organisation=organisation, status="active").order_by("pk")
-    )
-    return screen_customers(organisation=organisation, customers=customers, now=now)
+    now = now or timezone.now()
+    book = Customer.objects.filter(organisation=organisation, status=CustomerStatus.ACTIVE)
+    customers = list(book.only(*BOOK_FIELDS).order_by("pk"))
+    run = screen_customers(organisation=organisation, customers=customers, now=now, stamp=False)
+    book.update(last_screening_date=now, next_screening_at=_next_due(now))
+    return run
 
 
 def screen_monitored_against_version(
