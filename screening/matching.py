@@ -65,10 +65,11 @@ _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f]")
 _PUNCTUATION = str.maketrans({"'": "", "’": "", "`": "", "?": "", "ʻ": "", "ʼ": ""})
 
 
-@lru_cache(maxsize=200_000)
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
 def _clean(name: str) -> str:
-    text = ascii_text(name).lower().translate(_PUNCTUATION)
-    return "".join(char if char.isalnum() else " " for char in text)
+    return _NOT_ALNUM.sub(" ", ascii_text(name).lower().translate(_PUNCTUATION))
 
 
 @lru_cache(maxsize=200_000)

@@ -26,7 +26,12 @@ from screening.models import (
     WatchlistKey,
     WatchlistStatus,
 )
-from screening.parties import PARTY_FIELDS, parties_of
+from screening.parties import (
+    PARTY_FIELDS,
+    customers_reaching,
+    parties_of,
+    subjects_of_organisation,
+)
 
 FREQUENCIES: dict[str, timedelta] = {
     MonitoringFrequency.DAILY: timedelta(days=1),
@@ -130,6 +135,15 @@ class Screener:
                     found.setdefault(pk, []).append((entry_id, match))
         return found
 
+    def prime(self, subjects: dict[int, Subject]) -> set[int]:
+        """Score these parties now (a whole organisation at once); returns those with
+        a match."""
+        found = self.matches(subjects)
+        self.run.parties += len(subjects)
+        for pk in subjects:
+            self.party_matches[pk] = found.get(pk, [])
+        return set(found)
+
     def screen(self, customers: Sequence[Customer], *, now: datetime, stamp: bool = True) -> None:
         """Screen `customers` (one batch) and record their hits; `stamp`: set their
         lastScreeningDate and next due time (not when only new entries were compared)."""
@@ -137,6 +151,7 @@ class Screener:
             customers=customers,
             as_of=timezone.localdate(now),
             threshold=self.organisation.ownership_threshold,
+            known=self.party_matches,
         )
         todo = {
             pk: subject for pk, subject in parties.subjects.items() if pk not in self.party_matches
@@ -294,12 +309,33 @@ def customer_screen(*, customer: Customer, now: datetime | None = None) -> Scree
     return screen_customers(organisation=customer.organisation, customers=[customer], now=now)
 
 
+def _screen_reaching(
+    *, screener: Screener, book: QuerySet[Customer], now: datetime
+) -> ScreeningRun:
+    """Score every customer of the organisation once as a party; then record hits for
+    the customers of `book` that can reach a matched party (itself, a connection, an
+    ownership chain). The others have no hit to record."""
+    organisation = screener.organisation
+    matched = screener.prime(subjects_of_organisation(organisation.pk))
+    reaching = customers_reaching(
+        organisation_id=organisation.pk, party_ids=matched, as_of=timezone.localdate(now)
+    )
+    targets = list(book.filter(pk__in=reaching).only(*BOOK_FIELDS).order_by("pk"))
+    for start in range(0, len(targets), BATCH):
+        with transaction.atomic():
+            screener.screen(targets[start : start + BATCH], now=now, stamp=False)
+    screener.run.customers = book.count()
+    return screener.run
+
+
 def screen_book(*, organisation: Organisation, now: datetime | None = None) -> ScreeningRun:
-    """Every active customer of the organisation."""
+    """Every active customer of the organisation, with its parties."""
     now = now or timezone.now()
     book = Customer.objects.filter(organisation=organisation, status=CustomerStatus.ACTIVE)
-    customers = list(book.only(*BOOK_FIELDS).order_by("pk"))
-    run = screen_customers(organisation=organisation, customers=customers, now=now, stamp=False)
+    screener = Screener(
+        organisation=organisation, index=CandidateIndex.load(keys=_keys_of(organisation.pk))
+    )
+    run = _screen_reaching(screener=screener, book=book, now=now)
     book.update(last_screening_date=now, next_screening_at=_next_due(now))
     return run
 
@@ -320,15 +356,9 @@ def screen_monitored_against_version(
         keys=WatchlistKey.objects.filter(watchlist_id=watchlist_id, entry__version=version)
     )
     screener = Screener(organisation=organisation, index=index, entries=entries)
-    customers = list(
-        Customer.objects.filter(organisation=organisation, monitored=True).order_by("pk")
-    )
-    now = now or timezone.now()
+    book = Customer.objects.filter(organisation=organisation, monitored=True)
     with audit_context(channel=Channel.SYSTEM):
-        for start in range(0, len(customers), BATCH):
-            with transaction.atomic():
-                screener.screen(customers[start : start + BATCH], now=now, stamp=False)
-    return screener.run
+        return _screen_reaching(screener=screener, book=book, now=now or timezone.now())
 
 
 # -- review -------------------------------------------------------------------------

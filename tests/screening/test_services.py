@@ -175,3 +175,43 @@ def test_customers_are_never_deleted_by_delete_of_a_list(org):
     watchlist_delete(watchlist=watchlist)
     assert not ScreeningHit.objects.exists()
     assert Customer.objects.filter(pk=person.pk).exists()
+
+
+def test_screen_book_records_hits_through_parties_and_stamps_everyone(
+    org, django_assert_max_num_queries
+):
+    from screening.services import screen_book
+
+    upload_list(org, SANCTIONS)
+    company = CompanyFactory(organisation=org, name="Harmless Trading", legal_name="")
+    holding = CompanyFactory(organisation=org, name="Quiet Holding", legal_name="")
+    director = PersonFactory(
+        organisation=org, given_name="Sergey", family_name="Petrov", name="Sergey Petrov"
+    )
+    bystanders = [PersonFactory(organisation=org) for _ in range(5)]
+    ConnectionFactory(customer=company, connected_customer=director, role=Role.DIRECTOR)
+    ConnectionFactory(
+        customer=company,
+        connected_customer=holding,
+        role=Role.SHAREHOLDER,
+        ownership_percentage=100,
+    )
+    ConnectionFactory(
+        customer=holding,
+        connected_customer=director,
+        role=Role.SHAREHOLDER,
+        ownership_percentage=100,
+    )
+    run = screen_book(organisation=org)
+    roles = {
+        (hit.customer_id, hit.role)
+        for hit in ScreeningHit.objects.filter(entry__source_id="ru-petrov")
+    }
+    assert roles == {
+        (director.pk, "SELF"),
+        (company.pk, "DIRECTOR"),
+        (holding.pk, "SHAREHOLDER"),
+    }
+    assert run.customers == 8
+    assert Customer.objects.filter(organisation=org, last_screening_date__isnull=True).count() == 0
+    assert not ScreeningHit.objects.filter(customer__in=bystanders).exists()
