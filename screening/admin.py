@@ -87,9 +87,8 @@ class WatchlistAdmin(TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin):
             if not change:
                 raise ValidationError({"upload": "Choose a file to upload."})
             return
-        saved = watchlist_upload(
-            organisation=obj.organisation, name=obj.name, file=file, user=request.user
-        )
+        user = request.user if request.user.is_authenticated else None
+        saved = watchlist_upload(organisation=obj.organisation, name=obj.name, file=file, user=user)
         obj.pk = saved.pk
         obj.refresh_from_db()
 
@@ -283,7 +282,7 @@ class ScreeningHitInline(TenantInline):
     model = ScreeningHit
     fk_name = "customer"
     fields = ["party", "role", "entry", "score", "status", "reviewed_by"]
-    readonly_fields = fields
+    readonly_fields = ["party", "role", "entry", "score", "status", "reviewed_by"]
     can_delete = False
     show_change_link = True
     verbose_name_plural = "screening hits"

@@ -4,6 +4,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
 from customers.models import AccountType, Customer
 from relations.models import Connection, Role
@@ -62,7 +63,7 @@ def _subjects_of(ids: Iterable[int]) -> dict[int, Subject]:
     return {row[0]: _subject(*row[1:]) for row in rows}
 
 
-def subjects_of_organisation(organisation_id: object) -> dict[int, Subject]:
+def subjects_of_organisation(organisation_id: UUID) -> dict[int, Subject]:
     """Every customer of the organisation (any status: an inactive holder still holds)
     as a party subject, from one query."""
     rows = Customer.objects.filter(organisation_id=organisation_id).values_list("pk", *PARTY_FIELDS)
@@ -75,7 +76,7 @@ def _chunks(ids: Iterable[int], size: int = 900) -> Iterable[list[int]]:
         yield ordered[start : start + size]
 
 
-def customers_reaching(*, organisation_id: object, party_ids: set[int], as_of: date) -> set[int]:
+def customers_reaching(*, organisation_id: UUID, party_ids: set[int], as_of: date) -> set[int]:
     """The customers whose parties (see `parties_of`) may include one of `party_ids`:
     themselves, the customers connected to them either way, and the companies they
     own through chains of shareholdings (where they may be derived UBOs)."""

@@ -42,8 +42,8 @@ FREQUENCIES: dict[str, timedelta] = {
 WHOLE_INDEX_FROM = 2000
 BATCH = 1000
 # What a screening run reads of the customers it screens (and the ownership walk).
-BOOK_FIELDS = ("organisation", "reference_id", "risk_score", "status", "monitored")
-BOOK_FIELDS += ("monitoring_frequency", *PARTY_FIELDS)
+BOOK_FIELDS: tuple[str, ...] = ("organisation", "reference_id", "risk_score", "status")
+BOOK_FIELDS += ("monitored", "monitoring_frequency", *PARTY_FIELDS)
 COMMENT_REQUIRED = "A comment is required to dismiss a hit"
 BAD_STATUS = "status must be confirmed or dismissed"
 BAD_FREQUENCY = "frequency must be daily, weekly or monthly"
