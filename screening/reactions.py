@@ -13,17 +13,21 @@ SCREENED_FIELDS = frozenset(
 
 
 def _enqueue(organisation_id: object, customer_ids: set[int]) -> None:
-    from screening.tasks import rescreen_customers
+    """After commit (the writer's transaction pays nothing): a task for the monitored
+    ones, if any."""
 
-    monitored = sorted(
-        Customer.objects.filter(pk__in=customer_ids, monitored=True).values_list("pk", flat=True)
-    )
-    if monitored:
-        transaction.on_commit(
-            lambda: rescreen_customers.enqueue(
-                organisation_id=str(organisation_id), customer_ids=monitored
-            )
+    def enqueue_monitored() -> None:
+        from screening.tasks import rescreen_customers
+
+        monitored = sorted(
+            Customer.objects.filter(
+                pk__in=sorted(customer_ids)[:10_000], monitored=True
+            ).values_list("pk", flat=True)
         )
+        if monitored:
+            rescreen_customers.enqueue(organisation_id=str(organisation_id), customer_ids=monitored)
+
+    transaction.on_commit(enqueue_monitored)
 
 
 def rescreen_on_customer_change(event: events.CustomersWritten) -> None:
