@@ -10,7 +10,7 @@ same code runs on SQLite and PostgreSQL: the database only returns key rows.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Case, Count, Min, Q, QuerySet, Value, When
 
 from screening.matching import Subject, token_keys
 from screening.models import WatchlistEntry, WatchlistKey
@@ -110,3 +110,38 @@ def query_keys(subjects: Iterable[Subject]) -> set[str]:
             for token in tokens:
                 keys.update(token_keys(token))
     return keys
+
+
+@dataclass
+class KeyQueryIndex:
+    """The candidate rule of `CandidateIndex`, asked of the database for one name at a
+    time: for screening a few customers, reading every posting of their keys would
+    cost more than one grouped query per name."""
+
+    keys: QuerySet[WatchlistKey]
+
+    def candidates(self, subject: Subject) -> set[int]:
+        result: set[int] = set()
+        for tokens in subject.token_lists:
+            full = list(dict.fromkeys(token for token in tokens if len(token) >= 2))
+            if not full:
+                continue
+            seen: set[str] = set()
+            whens = []
+            for number, token in enumerate(full):
+                own = [key for key in token_keys(token) if key not in seen]
+                seen.update(own)
+                if own:
+                    whens.append(When(key__in=own, then=Value(number)))
+            if not whens:
+                continue
+            need = min(2, len(full))
+            rows = (
+                self.keys.filter(key__in=sorted(seen))
+                .values("entry_id")
+                .annotate(tokens=Count(Case(*whens), distinct=True), fewest=Min("name_tokens"))
+                .filter(Q(tokens__gte=need) | Q(fewest__lte=1))
+                .values_list("entry_id", flat=True)
+            )
+            result.update(rows)
+        return result

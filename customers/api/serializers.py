@@ -95,7 +95,7 @@ class CustomerOutputSerializer(serializers.Serializer):
         return self.context["definitions"]
 
     @extend_schema_field(
-        serializers.ChoiceField(choices=["daily", "weekly", "monthly"], allow_null=True)
+        serializers.CharField(allow_null=True, help_text="daily, weekly or monthly when monitored")
     )
     def get_monitoringFrequency(self, customer: Customer) -> str | None:
         return customer.monitoring_frequency or None

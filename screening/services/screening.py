@@ -17,7 +17,7 @@ from customers.models import Customer, CustomerStatus, MonitoringFrequency
 from kycregistry import events
 from organisations.audit import Channel, audit_context, current_actor
 from organisations.models import Organisation
-from screening.index import CandidateIndex, query_keys
+from screening.index import CandidateIndex, KeyQueryIndex
 from screening.matching import Match, Subject, compare
 from screening.models import (
     HitStatus,
@@ -98,10 +98,10 @@ class Screener:
         self.party_matches: dict[int, list[tuple[int, Match]]] = {}
         self.run = ScreeningRun()
 
-    def _index_for(self, subjects: Iterable[Subject]) -> CandidateIndex:
+    def _index_for(self, subjects: Iterable[Subject]) -> CandidateIndex | KeyQueryIndex:
         if self.index is not None:
             return self.index
-        return CandidateIndex.load(keys=_keys_of(self.organisation.pk), only=query_keys(subjects))
+        return KeyQueryIndex(keys=_keys_of(self.organisation.pk))
 
     def _load_entries(self, ids: set[int]) -> None:
         missing = sorted(ids - self.entry_subjects.keys())

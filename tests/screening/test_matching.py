@@ -103,3 +103,34 @@ def test_the_index_finds_every_true_match_of_the_labelled_set():
         keys, fewest = entry_keys(subject(case.entry))
         index = CandidateIndex.from_rows((key, number, fewest) for key in keys)
         assert index.candidates(subject(case.query)) == {number}, case
+
+
+@pytest.mark.django_db
+def test_the_database_candidate_query_agrees_with_the_index(org):
+    """One customer's candidates come from a grouped query; a book's from the loaded
+    index: the same rule, the same answer."""
+    from screening.index import KeyQueryIndex
+    from screening.models import WatchlistKey
+    from tests.screening.factories import ftm, ftm_lines, upload_list
+
+    upload_list(
+        org,
+        ftm_lines(
+            ftm("a", "Person", ["Sergey Petrov"]),
+            ftm("b", "Person", ["Ivan Petrov"]),
+            ftm("c", "Company", ["Romashka"]),
+            ftm("d", "Person", ["Sergei Ivanovich Petrof"]),
+        ),
+    )
+    keys = WatchlistKey.objects.all()
+    loaded, queried = CandidateIndex.load(keys=keys), KeyQueryIndex(keys=keys)
+    for query in (
+        person("Sergey Petrov"),
+        person("Petrov"),
+        company("Romashka Trading LLC"),
+        person("S Petrov"),
+        person("Nobody Else"),
+    ):
+        assert loaded.candidates(query) == queried.candidates(query), query
+    ids = dict(WatchlistKey.objects.values_list("entry__source_id", "entry_id").distinct())
+    assert queried.candidates(person("Sergey Petrov")) == {ids["a"], ids["d"]}
