@@ -30,6 +30,12 @@ class OnboardingStatus(models.TextChoices):
     REJECTED = "REJECTED"
 
 
+class MonitoringFrequency(models.TextChoices):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
 class RiskLevel(models.TextChoices):
     LOW = "Low risk"
     MEDIUM = "Medium risk"
@@ -154,6 +160,8 @@ class Customer(models.Model):
     )
     review_reason = models.CharField(max_length=1000, blank=True)
     monitored = models.BooleanField(default=False)
+    monitoring_frequency = models.CharField(max_length=8, choices=MonitoringFrequency, blank=True)
+    next_screening_at = models.DateTimeField(null=True, blank=True)
 
     # identity (seed 004): person fields, company fields, and the shared ones
     given_name = models.CharField(max_length=255, blank=True)
@@ -223,6 +231,12 @@ class Customer(models.Model):
         indexes = [
             models.Index(
                 fields=["organisation", "status", "-created_at"], name="customer_list_idx"
+            ),
+            # The monitoring schedule asks "who is due?" across organisations.
+            models.Index(
+                fields=["next_screening_at"],
+                condition=models.Q(monitored=True),
+                name="customer_screening_due_idx",
             ),
         ]
 

@@ -9,12 +9,16 @@ Structure (holder →%→ company):
   Erik Lindqvist →55%→ Nordic Ventures ←45%← Ingrid Sørensen
   Atlantic Trading →30%→ Meridian Capital →40%→ Atlantic Trading  (a cross-holding)
 plus directors, authorised persons, declared UBOs, a bank account and its holder.
+
+A small made-up watchlist ("Demo sanctions") names the director Ibrahim Musa (in Arabic
+script, with his birth date) and a company, so the review queue has hits to show.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.models import Customer, CustomerFieldDefinition
 from customers.services import customer_upsert, field_definition_create
@@ -27,6 +31,7 @@ from onboarding.services import customer_approve
 from organisations.models import Organisation
 from relations.services import connections_replace
 from relations.validation import parse_connects
+from screening.services import customer_screen, watchlist_import_run, watchlist_upload
 
 FIELD_DEFINITIONS: list[dict[str, Any]] = [
     {"key": "bvn", "name": "Bank Verification Number", "type": "text"},
@@ -270,6 +275,23 @@ CONNECTIONS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
+# Made up for the demo: FollowTheMoney JSON lines, one entity a line.
+WATCHLIST_NAME = "Demo sanctions"
+WATCHLIST = "\n".join(
+    [
+        '{"id": "demo-musa", "schema": "Person", "properties": {"name": ["إبراهيم موسى"], '
+        '"alias": ["Ibrahim Moussa"], "birthDate": ["1969-09-09"], "nationality": ["ng"], '
+        '"topics": ["sanction"]}}',
+        '{"id": "demo-meridian", "schema": "Company", "properties": {"name": '
+        '["Meridian Capital Partners Ltd"], "jurisdiction": ["cy"], "topics": ["crime"]}}',
+        '{"id": "demo-volkov", "schema": "Person", "properties": {"name": ["Дмитрий Волков"], '
+        '"birthDate": ["1958"], "topics": ["role.pep"]}}',
+        '{"id": "demo-sanction", "schema": "Sanction", "properties": {"entity": ["demo-musa"]}}',
+    ]
+)
+# Screened after loading: the director's companies and a company with a namesake.
+SCREEN = ["COMP-002", "COMP-003", "COMP-007"]
+
 # Approved after loading (persons always pass; companies only if KYB holds).
 APPROVE = ["PER-001", "PER-002", "PER-008", "PER-009", "COMP-001", "COMP-003", "COMP-005"]
 
@@ -371,6 +393,14 @@ def load_demo(*, organisation: Organisation) -> DemoSummary:
             approved += 1
         except ValidationError:
             pass  # a company that fails KYB stays pending: the demo shows why
+    watchlist = watchlist_upload(
+        organisation=organisation,
+        name=WATCHLIST_NAME,
+        file=SimpleUploadedFile("demo-sanctions.ftm.json", WATCHLIST.encode()),
+    )
+    watchlist_import_run(watchlist_id=watchlist.pk)  # no-op if the task ran already
+    for ref in SCREEN:
+        customer_screen(customer=customers[ref])
     sessions = _sessions(organisation)
     levels: dict[str, int] = {}
     for level in Customer.objects.for_organisation(organisation).values_list(

@@ -277,3 +277,15 @@ def sessions_written(
             actor_id=actor_id,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningHitsFound:
+    """Screening recorded new (or reopened) hits: ids of `screening.ScreeningHit` rows,
+    and the customers they belong to."""
+
+    organisation_id: UUID
+    hit_ids: tuple[int, ...]
+    customer_ids: frozenset[int]
+    channel: str = "system"
+    actor_id: str | None = None

@@ -29,6 +29,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("imports.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("clients.api.urls")),
+    path("", include("screening.api.urls")),
 ]
 
 urlpatterns = [

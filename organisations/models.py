@@ -45,6 +45,13 @@ class Organisation(models.Model):
         default=Decimal("51"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
+    screening_threshold = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.8"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("1"))],
+        help_text="Screening score (0-1) from which a name match is recorded as a hit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords(bases=[AuditedHistory])

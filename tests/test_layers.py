@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kycregistry", "organisations", "customers", "relations", "onboarding", "imports")
-PACKAGES += ("kyc", "clients", "webhooks", "demo")
+PACKAGES += ("kyc", "clients", "webhooks", "screening", "demo")
 
 # The domain apps, bottom first: each may import those below it.
 DOMAIN: list[tuple[str, ...]] = [
@@ -28,6 +28,7 @@ DOMAIN: list[tuple[str, ...]] = [
     ("kyc",),
     ("clients",),
     ("webhooks",),
+    ("screening",),
     ("demo",),
 ]
 # Entry points (HTTP, admin, commands): one layer above every domain app; they may
@@ -43,6 +44,7 @@ ENTRY_POINTS = (
     *("kyc.api", "kyc.admin", "kyc.management"),
     *("clients.api", "clients.admin"),
     *("webhooks.api", "webhooks.admin", "webhooks.management"),
+    *("screening.api", "screening.admin", "screening.admin_views"),
     "demo.management",
 )
 WIRING = ("kycregistry.urls", "kycregistry.settings", "kycregistry.wsgi")

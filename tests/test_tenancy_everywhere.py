@@ -31,6 +31,7 @@ from organisations.models import ApiKey, Membership, Organisation
 from relations.models import Connection, Role
 from tests.admin_support import make_staff, make_superuser
 from tests.factories import CompanyFactory, ConnectionFactory, FieldDefinitionFactory, PersonFactory
+from tests.screening.factories import screening_hit_for
 from webhooks.models import Delivery, Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,11 @@ PARAM_ROUTES = {
     "clients/<str:client_id>/relations": "Client not found",
     "clients/<str:client_id>/relations/<str:relation_id>": "Client not found",
     "customers/business/<str:business_user_id>/related-persons": "Business customer not found",
+    "watchlists/<int:watchlist_id>": "Watchlist not found",
+    "customers/<ref:reference_id>/screen": "Customer not found",
+    "customers/<ref:reference_id>/screening-hits": "Customer not found",
+    "customers/<ref:reference_id>/monitor": "Customer not found",
+    "screening-hits/<int:hit_id>": "Screening hit not found",
 }
 # Routes answering seed 003's error body {"traceId", "message"} instead.
 TRACE_ROUTES = {"customers/business/<str:business_user_id>/related-persons"}
@@ -80,6 +86,7 @@ FIXED_ROUTES = {
     "risk-rules",
     # The provider's name is the caller's own namespace: records load into its organisation.
     "service-providers/<str:name>/records",
+    "watchlists",
     "schema",
     "docs",
 }
@@ -194,6 +201,7 @@ def theirs(org, _media_root) -> dict[str, Any]:
     )
     session = Session.objects.create(organisation=org, customer=person)
     rules = RiskRules.objects.create(organisation=org, version=1, rules=DEFAULT_RULES)
+    hit = screening_hit_for(company)
     return {
         "session": session,
         "rules": rules,
@@ -216,7 +224,10 @@ def theirs(org, _media_root) -> dict[str, Any]:
             "relation_id": relation.public_id,
             "business_user_id": company.public_id,
             "name": "railsbank",
+            "watchlist_id": hit.entry.watchlist_id,
+            "hit_id": hit.pk,
         },
+        "hit": hit,
     }
 
 
@@ -398,6 +409,8 @@ def admin_objects(org, api, theirs) -> dict[str, models.Model]:
         "customers.customerfielddefinition": theirs["definition"],
         "relations.connection": theirs["connection"],
         "imports.bulkupload": theirs["upload"],
+        "screening.watchlist": theirs["hit"].entry.watchlist,
+        "screening.screeninghit": theirs["hit"],
         "organisations.apikey": ApiKey.objects.get(pk=api.api_key.pk),
         "organisations.membership": Membership.objects.get(user=a_staff),
         "organisations.organisation": org,

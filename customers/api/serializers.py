@@ -81,6 +81,8 @@ class CustomerOutputSerializer(serializers.Serializer):
     lastScreeningDate = IsoMillisDateTimeField(source="last_screening_date", allow_null=True)
     onboardingStatus = serializers.CharField(source="onboarding_status")
     monitored = serializers.BooleanField()
+    monitoringFrequency = serializers.SerializerMethodField()
+    nextScreeningAt = IsoMillisDateTimeField(source="next_screening_at", allow_null=True)
     organizationId = serializers.UUIDField(source="organisation_id")
     createdAt = IsoMillisDateTimeField(source="created_at")
     updatedAt = IsoMillisDateTimeField(source="updated_at")
@@ -91,6 +93,12 @@ class CustomerOutputSerializer(serializers.Serializer):
 
     def _definitions(self) -> list[CustomerFieldDefinition]:
         return self.context["definitions"]
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="daily, weekly or monthly when monitored")
+    )
+    def get_monitoringFrequency(self, customer: Customer) -> str | None:
+        return customer.monitoring_frequency or None
 
     def get_fullName(self, customer: Customer) -> str:
         return full_name(customer)

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kyc",
     "clients",
     "webhooks",
+    "screening",
     "demo",
 ]
 

@@ -95,3 +95,15 @@ def test_seed_demo_twice_duplicates_nothing():
     active = ApiKey.objects.filter(revoked_at__isnull=True)
     assert active.count() == 1
     assert second[-1].startswith(active.get().prefix)
+
+
+def test_seed_demo_fills_the_review_queue():
+    from screening.models import ScreeningHit
+
+    seed()
+    hits = ScreeningHit.objects.filter(organisation__slug="demo").select_related("party", "entry")
+    director = {(hit.customer.reference_id, hit.role, hit.entry.source_id) for hit in hits}
+    assert ("COMP-002", "DIRECTOR", "demo-musa") in director
+    assert ("COMP-003", "DIRECTOR", "demo-musa") in director
+    seed()  # again: no duplicate hits
+    assert ScreeningHit.objects.filter(organisation__slug="demo").count() == hits.count()

@@ -1,0 +1,40 @@
+"""Screening on change: a monitored customer whose name or identity changed, or whose
+connections changed, is screened again (in a task, once the write has committed)."""
+
+from django.db import transaction
+
+from customers.models import Customer
+from kycregistry import events
+
+# Fields whose change can change a screening result.
+SCREENED_FIELDS = frozenset(
+    {"name", "given_name", "family_name", "legal_name", "birth_date", "country", "account_type"}
+)
+
+
+def _enqueue(organisation_id: object, customer_ids: set[int]) -> None:
+    """After commit (the writer's transaction pays nothing): a task for the monitored
+    ones, if any."""
+
+    def enqueue_monitored() -> None:
+        from screening.tasks import rescreen_customers
+
+        monitored = sorted(
+            Customer.objects.filter(
+                pk__in=sorted(customer_ids)[:10_000], monitored=True
+            ).values_list("pk", flat=True)
+        )
+        if monitored:
+            rescreen_customers.enqueue(organisation_id=str(organisation_id), customer_ids=monitored)
+
+    transaction.on_commit(enqueue_monitored)
+
+
+def rescreen_on_customer_change(event: events.CustomersWritten) -> None:
+    changed = {pk for pk, names in event.changed_fields.items() if names & SCREENED_FIELDS}
+    if changed:
+        _enqueue(event.organisation_id, changed)
+
+
+def rescreen_on_connection_change(event: events.ConnectionsChanged) -> None:
+    _enqueue(event.organisation_id, set(event.customer_ids | event.holder_ids))

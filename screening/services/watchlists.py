@@ -1,0 +1,198 @@
+"""Writes of watchlists: accept an upload (a background job), import a version, delete."""
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from organisations.audit import Channel, audit_context
+from organisations.models import ApiKey, Organisation
+from screening.index import entry_keys, entry_subject
+from screening.models import Watchlist, WatchlistEntry, WatchlistKey, WatchlistStatus
+from screening.parsers import Record, WatchlistRejected, max_bytes, parse_watchlist
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+UNEXPECTED = "The import failed unexpectedly and nothing was changed; the error was logged"
+BUSY = "Watchlist {name} is being imported; wait until its job ends"
+BATCH = 5000
+ENTRY_FIELDS = ["schema", "name", "aliases", "birth_dates", "countries", "topics", "digest"]
+ENTRY_FIELDS += ["version"]
+
+
+def watchlist_upload(
+    *,
+    organisation: Organisation,
+    name: str,
+    file: UploadedFile,
+    user: "AbstractBaseUser | None" = None,
+    api_key: ApiKey | None = None,
+) -> Watchlist:
+    """Store the file and queue its import as the next version of the organisation's
+    list `name` (created when new). ValidationError: no name, file too large, or the
+    list has an import running."""
+    from screening.tasks import import_watchlist
+
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "This field is required."})
+    if len(name) > 200:
+        raise ValidationError({"name": "At most 200 characters."})
+    size = file.size or 0
+    if size > max_bytes():
+        raise ValidationError(
+            {"file": f"The file is too large: {size} bytes (at most {max_bytes()})"}
+        )
+    with transaction.atomic():
+        watchlist, created = Watchlist.objects.select_for_update().get_or_create(
+            organisation=organisation, name=name
+        )
+        if not created and watchlist.status in (WatchlistStatus.QUEUED, WatchlistStatus.RUNNING):
+            raise ValidationError({"file": BUSY.format(name=name)})
+        watchlist.status = WatchlistStatus.QUEUED
+        watchlist.message = ""
+        watchlist.file_name = (Path(file.name or "").name or "watchlist")[:255]
+        watchlist.uploaded_by = user if user is not None and user.is_authenticated else None  # type: ignore[assignment]
+        watchlist.api_key = api_key
+        watchlist.file.save("watchlist.dat", file, save=False)
+        watchlist.save()
+    import_watchlist.enqueue(watchlist_id=watchlist.pk)
+    watchlist.refresh_from_db()
+    return watchlist
+
+
+def watchlist_delete(*, watchlist: Watchlist) -> None:
+    """Delete the list, its entries and the hits on them (their history stays)."""
+    with transaction.atomic():
+        if watchlist.file:
+            watchlist.file.delete(save=False)
+        watchlist.delete()
+
+
+def _entry_fields(record: Record, version: int) -> dict[str, Any]:
+    return {
+        "schema": record.schema,
+        "name": record.name[:500],
+        "aliases": list(record.aliases),
+        "birth_dates": list(record.birth_dates),
+        "countries": list(record.countries),
+        "topics": list(record.topics),
+        "digest": record.digest,
+        "version": version,
+    }
+
+
+def _key_rows(entries: list[WatchlistEntry]) -> list[WatchlistKey]:
+    rows: list[WatchlistKey] = []
+    for entry in entries:
+        keys, fewest = entry_keys(entry_subject(entry))
+        rows.extend(
+            WatchlistKey(watchlist_id=entry.watchlist_id, entry=entry, key=key, name_tokens=fewest)
+            for key in keys
+        )
+    return rows
+
+
+def _fail(watchlist_id: int, message: str) -> None:
+    Watchlist.objects.filter(pk=watchlist_id).update(
+        status=WatchlistStatus.FAILED, message=message, updated_at=timezone.now()
+    )
+
+
+def watchlist_import_run(*, watchlist_id: int) -> None:
+    """The background job: parse the stored file and make it the list's next version.
+    Entries keep their identity by source id: new ones are added, those whose content
+    changed are updated (their hits may reopen), missing ones are removed. All in one
+    transaction: a failed job changes nothing. Monitored customers are then screened
+    against the added and changed entries."""
+    claimed = Watchlist.objects.filter(pk=watchlist_id, status=WatchlistStatus.QUEUED).update(
+        status=WatchlistStatus.RUNNING
+    )
+    if not claimed:
+        return
+    watchlist = Watchlist.objects.select_related("uploaded_by", "api_key").get(pk=watchlist_id)
+    try:
+        with watchlist.file.open("rb") as stream:
+            parsed = parse_watchlist(stream)
+        _write_version(watchlist=watchlist, parsed_records=parsed.records, parsed=parsed)
+    except WatchlistRejected as exc:
+        _fail(watchlist_id, exc.message)
+    except Exception:
+        logger.exception("Watchlist import %s failed", watchlist_id)
+        _fail(watchlist_id, UNEXPECTED)
+
+
+def _write_version(*, watchlist: Watchlist, parsed_records: dict[str, Record], parsed: Any) -> None:
+    from screening.tasks import screen_watchlist_version
+
+    version = watchlist.version + 1
+    with (
+        audit_context(
+            channel=Channel.API if watchlist.api_key_id else Channel.ADMIN,
+            user=watchlist.uploaded_by,
+            api_key=watchlist.api_key,
+        ),
+        transaction.atomic(),
+    ):
+        existing = dict(
+            WatchlistEntry.objects.filter(watchlist=watchlist).values_list("source_id", "digest")
+        )
+        added = [sid for sid in parsed_records if sid not in existing]
+        changed = [
+            sid
+            for sid, record in parsed_records.items()
+            if sid in existing and existing[sid] != record.digest
+        ]
+        removed = [sid for sid in existing if sid not in parsed_records]
+        for start in range(0, len(removed), BATCH):
+            WatchlistEntry.objects.filter(
+                watchlist=watchlist, source_id__in=removed[start : start + BATCH]
+            ).delete()
+        for start in range(0, len(changed), BATCH):
+            chunk = changed[start : start + BATCH]
+            entries = list(WatchlistEntry.objects.filter(watchlist=watchlist, source_id__in=chunk))
+            for entry in entries:
+                for name, value in _entry_fields(parsed_records[entry.source_id], version).items():
+                    setattr(entry, name, value)
+            WatchlistEntry.objects.bulk_update(entries, ENTRY_FIELDS)
+            WatchlistKey.objects.filter(entry__in=entries).delete()
+            WatchlistKey.objects.bulk_create(_key_rows(entries), batch_size=BATCH)
+        for start in range(0, len(added), BATCH):
+            entries = WatchlistEntry.objects.bulk_create(
+                [
+                    WatchlistEntry(
+                        watchlist=watchlist,
+                        source_id=sid,
+                        **_entry_fields(parsed_records[sid], version),
+                    )
+                    for sid in added[start : start + BATCH]
+                ],
+                batch_size=BATCH,
+            )
+            WatchlistKey.objects.bulk_create(_key_rows(entries), batch_size=BATCH)
+        message = ""
+        if parsed.error_count:
+            message = f"{parsed.error_count} line(s) could not be read and were skipped"
+        watchlist.version = version
+        watchlist.status = WatchlistStatus.COMPLETED
+        watchlist.entry_count = len(parsed_records)
+        watchlist.added_count = len(added)
+        watchlist.changed_count = len(changed)
+        watchlist.removed_count = len(removed)
+        watchlist.skipped_count = parsed.skipped
+        watchlist.line_errors = parsed.errors
+        watchlist.message = message
+        watchlist.save()
+    if added or changed:
+        screen_watchlist_version.enqueue(
+            organisation_id=str(watchlist.organisation_id),
+            watchlist_id=watchlist.pk,
+            version=version,
+        )
