@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kycregistry", "organisations", "customers", "relations", "onboarding", "imports")
-PACKAGES += ("kyc", "clients", "webhooks", "screening", "demo")
+PACKAGES += ("kyc", "clients", "screening", "webhooks", "demo")
 
 # The domain apps, bottom first: each may import those below it.
 DOMAIN: list[tuple[str, ...]] = [
@@ -27,8 +27,8 @@ DOMAIN: list[tuple[str, ...]] = [
     ("imports",),
     ("kyc",),
     ("clients",),
-    ("webhooks",),
     ("screening",),
+    ("webhooks",),
     ("demo",),
 ]
 # Entry points (HTTP, admin, commands): one layer above every domain app; they may

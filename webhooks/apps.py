@@ -13,3 +13,6 @@ class WebhooksConfig(AppConfig):
         events.subscribe(events.ConnectionsChanged, outbox.on_connections_changed)
         events.subscribe(events.UploadCompleted, outbox.on_upload_completed)
         events.subscribe(events.ClientConnected, outbox.on_client_connected)
+        events.subscribe(events.SessionsWritten, outbox.on_sessions_written)
+        events.subscribe(events.RiskChanged, outbox.on_risk_changed)
+        events.subscribe(events.ScreeningHitsFound, outbox.on_screening_hits_found)

@@ -40,6 +40,9 @@ class EventType(models.TextChoices):
     BULK_UPLOAD_COMPLETED = "bulk_upload.completed"
     CLIENT_CREATED = "client.created"
     CLIENT_CONNECTION_CREATED = "client.connection-created"
+    SESSION_UPDATED = "session.updated"
+    RISK_CHANGED = "risk.changed"
+    SCREENING_HIT = "screening.hit"
     PING = "ping"
 
 

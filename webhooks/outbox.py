@@ -19,8 +19,12 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerFieldDefinition, CustomerStatus
 from imports.models import BulkUpload
+from kyc.api.serializers import SessionOutputSerializer
+from kyc.models import Session
 from kycregistry import events
 from relations.models import Connection
+from screening.api.serializers import ScreeningHitSerializer
+from screening.models import ScreeningHit
 from webhooks import payloads
 from webhooks.models import Delivery, Endpoint, EventType
 
@@ -248,4 +252,74 @@ def on_client_connected(event: events.ClientConnected) -> None:
         messages=[
             Message(EventType.CLIENT_CONNECTION_CREATED, body, _customer_key(event.customer_id))
         ],
+    )
+
+
+def _outbox_each(event: Any, event_type: str, items: Iterable[tuple[int, Any]]) -> None:
+    """One message of `event_type` per (customer id, data) of `items`, in that
+    customer's order, for the endpoints subscribed to it."""
+    endpoints = subscribed_endpoints(organisation_id=event.organisation_id, channel=event.channel)
+    if not wanted(endpoints, event_type):
+        return
+    now = timezone.now()
+    outbox_write(
+        organisation_id=event.organisation_id,
+        endpoints=endpoints,
+        messages=[
+            Message(
+                event_type,
+                payloads.event_body(event_type=event_type, data=data, timestamp=now),
+                _customer_key(customer_id),
+            )
+            for customer_id, data in items
+        ],
+    )
+
+
+def on_sessions_written(event: events.SessionsWritten) -> None:
+    sessions = Session.objects.filter(pk__in=event.created_ids | event.updated_ids)
+    _outbox_each(
+        event,
+        EventType.SESSION_UPDATED,
+        (
+            (session.customer_id, SessionOutputSerializer(session).data)
+            for session in sessions.select_related("customer").order_by("pk")
+        ),
+    )
+
+
+def on_risk_changed(event: events.RiskChanged) -> None:
+    refs = dict(
+        Customer.objects.filter(pk__in=[c.customer_id for c in event.changes]).values_list(
+            "pk", "reference_id"
+        )
+    )
+    _outbox_each(
+        event,
+        EventType.RISK_CHANGED,
+        (
+            (
+                change.customer_id,
+                {
+                    "customerReferenceId": refs.get(change.customer_id),
+                    "oldScore": change.old_score,
+                    "newScore": change.new_score,
+                    "oldLevel": change.old_level or None,
+                    "newLevel": change.new_level,
+                    "reason": event.reason,
+                },
+            )
+            for change in event.changes
+        ),
+    )
+
+
+def on_screening_hits_found(event: events.ScreeningHitsFound) -> None:
+    hits = ScreeningHit.objects.filter(pk__in=event.hit_ids).select_related(
+        "party", "entry__watchlist"
+    )
+    _outbox_each(
+        event,
+        EventType.SCREENING_HIT,
+        ((hit.customer_id, ScreeningHitSerializer(hit).data) for hit in hits.order_by("pk")),
     )
