@@ -34,6 +34,8 @@ class Facts:
     approved: int = 0
     high_risk_parties: list[str] = field(default_factory=list)  # "Name (referenceId)"
     shareholders: int = 0
+    confirmed_hits: int = 0  # screening hits confirmed by an analyst
+    open_hits: int = 0  # screening hits not reviewed yet
     shareholding: Decimal = Decimal(0)
     min_shareholding: Decimal = Decimal(51)
 
@@ -136,6 +138,19 @@ def missing_ownership(facts: Facts, rules: dict[str, Any]) -> list[Factor]:
     return []
 
 
+def screening_hit(facts: Facts, rules: dict[str, Any]) -> list[Factor]:
+    found = []
+    for count, each, what in (
+        (facts.confirmed_hits, rules.get("screeningHit", 0), "confirmed"),
+        (facts.open_hits, rules.get("screeningHitOpen", 0), "open, not reviewed yet"),
+    ):
+        if count and each:
+            noun = "hit" if count == 1 else "hits"
+            text = f"{count} screening {noun} {what} ({each} points each)"
+            found.append(Factor("screening_hit", text, min(count * each, MAX_SCORE)))
+    return found
+
+
 def _value_key(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -162,6 +177,7 @@ FACTORS: tuple[Callable[[Facts, dict[str, Any]], list[Factor]], ...] = (
     no_approved_session,
     connected_high_risk,
     missing_ownership,
+    screening_hit,
     custom_field,
 )
 

@@ -65,6 +65,15 @@ def rescore_on_customers(event: events.CustomersWritten) -> None:
         _rescore(event, ids, why, created_ids=event.created_ids)
 
 
+def rescore_on_screening(
+    event: events.ScreeningHitsFound | events.ScreeningHitsReviewed,
+) -> None:
+    """Open and confirmed hits score (factor screening_hit)."""
+    customers_rescore(
+        organisation_id=event.organisation_id, ids=event.customer_ids, why="Screening hits changed"
+    )
+
+
 def rescore_on_connections(event: events.ConnectionsChanged) -> None:
     """Both ends: the company's ownership and either side's connected parties moved."""
     _rescore(event, event.customer_ids | event.holder_ids, "Connections changed")

@@ -24,6 +24,8 @@ POINT_KEYS = (
     "noApprovedSession",
     "connectedHighRisk",
     "missingOwnership",
+    "screeningHit",
+    "screeningHitOpen",
 )
 # Caps that default to "no cap" when left out.
 UNCAPPED = {"declinedSessionMax": MAX_POINTS, "reviewSessionMax": MAX_POINTS}
@@ -51,6 +53,8 @@ DEFAULT_RULES: dict[str, Any] = {
     "noApprovedSession": 10,
     "connectedHighRisk": 25,
     "missingOwnership": 10,
+    "screeningHit": 50,
+    "screeningHitOpen": 10,
     "customFields": {},
     "bands": {"medium": 25, "high": 50},
 }

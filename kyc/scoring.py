@@ -40,6 +40,7 @@ from organisations.audit import current_actor, history_stamp
 from organisations.models import Organisation
 from relations.models import Connection, Role
 from relations.ownership import valid_on
+from screening.models import HitStatus, ScreeningHit
 
 BATCH = 5000
 COPY_FROM = 200  # rows: below this, the ORM's bulk_update beats a temporary table
@@ -170,6 +171,18 @@ def load_facts(
         customer = facts[pk]
         customer.sessions, customer.declined = total, declined
         customer.review, customer.approved = review, approved
+    if rules.rules.get("screeningHit") or rules.rules.get("screeningHitOpen"):
+        hits = (
+            ScreeningHit.objects.filter(_among("customer_id", found))
+            .values("customer_id")
+            .annotate(
+                confirmed=Count("id", filter=Q(status=HitStatus.CONFIRMED)),
+                open=Count("id", filter=Q(status=HitStatus.OPEN)),
+            )
+            .values_list("customer_id", "confirmed", "open")
+        )
+        for pk, confirmed, unreviewed in hits:
+            facts[pk].confirmed_hits, facts[pk].open_hits = confirmed, unreviewed
     today = timezone.localdate()
     if rules.rules["connectedHighRisk"]:
         high = RiskLevel.HIGH

@@ -289,3 +289,14 @@ class ScreeningHitsFound:
     customer_ids: frozenset[int]
     channel: str = "system"
     actor_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningHitsReviewed:
+    """An analyst confirmed or dismissed hits (ids of `screening.ScreeningHit` rows)."""
+
+    organisation_id: UUID
+    hit_ids: tuple[int, ...]
+    customer_ids: frozenset[int]
+    channel: str = "system"
+    actor_id: str | None = None

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kycregistry", "organisations", "customers", "relations", "onboarding", "imports")
-PACKAGES += ("kyc", "clients", "screening", "webhooks", "demo")
+PACKAGES += ("screening", "kyc", "clients", "webhooks", "demo")
 
 # The domain apps, bottom first: each may import those below it.
 DOMAIN: list[tuple[str, ...]] = [
@@ -25,9 +25,9 @@ DOMAIN: list[tuple[str, ...]] = [
     ("relations",),
     ("onboarding",),
     ("imports",),
+    ("screening",),
     ("kyc",),
     ("clients",),
-    ("screening",),
     ("webhooks",),
     ("demo",),
 ]

@@ -399,6 +399,16 @@ def hit_review(*, hit: ScreeningHit, data: Any) -> ScreeningHit:
         hit.reviewed_by = _reviewer()[:200]
         hit.entry_digest = hit.entry.digest
         hit.save()
+        channel, actor_id = _actor_names()
+        events.announce(
+            events.ScreeningHitsReviewed(
+                organisation_id=hit.organisation_id,
+                hit_ids=(hit.pk,),
+                customer_ids=frozenset({hit.customer_id}),
+                channel=channel,
+                actor_id=actor_id,
+            )
+        )
     return hit
 
 
