@@ -6,7 +6,9 @@ workflow."""
 import uuid
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
+from organisations.audit import AuditedHistory
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -37,6 +39,7 @@ class ClientRelation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -64,6 +67,7 @@ class PortalUser(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -101,6 +105,7 @@ class ServiceProviderRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
         ordering = ["service_provider", "source_id"]

@@ -474,3 +474,14 @@ def related_person_add(*, company: Customer, data: Any) -> RelatedPersonAdded:
                 reason=f"Related person {person.reference_id} added as {role} after approval.",
             )
     return RelatedPersonAdded(connection=connection, action=action)
+
+
+def portal_user_set_active(*, user: PortalUser, active: bool) -> PortalUser:
+    """Enable or disable a portal user (the admin's actions); unchanged users are not
+    written."""
+    with transaction.atomic():
+        locked = PortalUser.objects.select_for_update().get(pk=user.pk)
+        if locked.active != active:
+            locked.active = active
+            locked.save(update_fields=["active"])
+    return locked

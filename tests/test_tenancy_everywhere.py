@@ -18,7 +18,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from simple_history.admin import SimpleHistoryAdmin
 
-from clients.models import ClientRelation
+from clients.models import ClientRelation, PortalUser, ServiceProviderRecord
 from customers.models import Customer, CustomerFieldDefinition
 from imports.models import BulkUpload, UploadStatus
 from kyc.models import RiskRules, Session
@@ -417,6 +417,12 @@ def admin_objects(org, api, theirs) -> dict[str, models.Model]:
         "webhooks.endpoint": theirs["endpoint"],
         "kyc.session": theirs["session"],
         "kyc.riskrules": theirs["rules"],
+        "clients.portaluser": PortalUser.objects.create(
+            organisation=org, customer=theirs["person"], email="a@example.com"
+        ),
+        "clients.serviceproviderrecord": ServiceProviderRecord.objects.create(
+            organisation=org, service_provider="railsbank", source_id="S-1", client={}
+        ),
         "webhooks.delivery": theirs["delivery"],
     }
 
