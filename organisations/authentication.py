@@ -22,7 +22,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         keyword, _, raw_key = header.partition(" ")
         raw_key = raw_key.strip()
-        if keyword != self.keyword or not raw_key or " " in raw_key:
+        # The scheme is case-insensitive (RFC 7235 §2.1): `bearer` works too.
+        if keyword.lower() != self.keyword.lower() or not raw_key or " " in raw_key:
             raise exceptions.AuthenticationFailed(
                 "Invalid Authorization header. Send 'Authorization: Bearer <key>'."
             )

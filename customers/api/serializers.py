@@ -69,7 +69,9 @@ class CustomerOutputSerializer(serializers.Serializer):
     referenceId = serializers.CharField(source="reference_id")
     name = serializers.CharField()
     fullName = serializers.SerializerMethodField()
-    accountTypeId = serializers.IntegerField(source="account_type")
+    accountTypeId = serializers.ChoiceField(
+        choices=[1, 2], source="account_type", help_text="1 Person, 2 Company."
+    )
     status = serializers.CharField()
     clientNumber = serializers.CharField(source="client_number")
     externalId = serializers.SerializerMethodField()

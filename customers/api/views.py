@@ -70,11 +70,13 @@ class CustomerViewMixin(CustomerScopedMixin):
 
 
 class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
+    list_pagination = CustomerPagination  # page, pageSize, cursor in the schema
+
     @extend_schema(
         operation_id="customers_list",
         summary="List customers",
         parameters=[
-            OpenApiParameter("accountTypeId", int, description="1 Person, 2 Company."),
+            OpenApiParameter("accountTypeId", int, enum=[1, 2], description="1 Person, 2 Company."),
             OpenApiParameter(
                 "status",
                 str,
@@ -101,14 +103,11 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
                 description="createdAt, updatedAt, name, referenceId, clientNumber, riskScore; "
                 "prefix - for descending. Default -createdAt.",
             ),
-            OpenApiParameter("page", int),
-            OpenApiParameter("pageSize", int, description="Default 20, at most 100."),
         ],
         responses={
             200: CustomerPagination().get_paginated_response_schema(
                 {"type": "array", "items": {"$ref": "#/components/schemas/CustomerOutput"}}
             ),
-            **INVALID,
             **AUTH_ERRORS,
         },
     )
@@ -199,6 +198,8 @@ class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
 
 
 class FieldListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
+    list_pagination = FieldPagination
+
     @extend_schema(
         operation_id="customer_fields_list",
         summary="List customer field definitions",

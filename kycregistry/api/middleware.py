@@ -1,0 +1,98 @@
+"""HTTP rules of every answer under /api/, before and after DRF sees the request.
+
+- Plain HTTP where HTTPS is required (SECURE_SSL_REDIRECT) is refused with a JSON 403:
+  a redirect would tell a client to send again, after its key already went in clear,
+  and a redirected POST loses its body. Other pages keep Django's redirect.
+- A body sent with `Transfer-Encoding` and no `Content-Length` is refused with a JSON
+  411: Django reads the body up to Content-Length, so it would otherwise look empty.
+- Every API answer carries personal data or describes it: `Cache-Control: no-store`.
+- Pages outside the API (the admin) need sessions, CSRF, messages and the rest; API
+  routes authenticate with a key in a header and use none of it. `web_only` wraps such
+  a middleware so that it steps aside under /api/.
+"""
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
+from django.utils.module_loading import import_string
+
+from kycregistry.api.exceptions import error_body
+
+API_PREFIX = "/api/"
+HTTPS_REQUIRED = "HTTPS required: send API requests to the https:// address."
+LENGTH_REQUIRED = (
+    "Length required: send the body with a Content-Length header "
+    "(chunked transfer encoding is not supported)."
+)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _json_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse(error_body(status, message), status=status)
+
+
+class SecurityMiddleware(DjangoSecurityMiddleware):
+    """Django's SecurityMiddleware, with the API's answers instead of a redirect."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:  # type: ignore[override]
+        if not is_api(request):
+            return super().process_request(request)
+        if self.redirect and not request.is_secure():
+            return _json_error(403, HTTPS_REQUIRED)
+        meta = request.META
+        if meta.get("HTTP_TRANSFER_ENCODING") and not meta.get("CONTENT_LENGTH"):
+            return _json_error(411, LENGTH_REQUIRED)
+        return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response = super().process_response(request, response)
+        if is_api(request):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+_HOOKS = ("process_view", "process_exception", "process_template_response")
+
+
+class WebOnly:
+    """Runs the middleware named by `wrapped` for every path but /api/."""
+
+    wrapped: str
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.inner = import_string(self.wrapped)(get_response)
+        # The handler collects these hooks by hasattr() when it loads the middleware.
+        for name in _HOOKS:
+            if hasattr(self.inner, name):
+                setattr(self, name, partial(self._hook, getattr(self.inner, name)))
+
+    @staticmethod
+    def _hook(method: Callable[..., Any], request: HttpRequest, *args: Any) -> Any:
+        if not is_api(request):
+            return method(request, *args)
+        # process_template_response hands the response on; the others pass with None.
+        return args[0] if method.__name__ == "process_template_response" else None
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request):
+            return self.get_response(request)
+        return self.inner(request)
+
+
+def web_only(dotted_path: str) -> type[WebOnly]:
+    return type(f"WebOnly[{dotted_path}]", (WebOnly,), {"wrapped": dotted_path})
+
+
+# Settings name middleware by dotted path: one name per wrapped middleware.
+SessionMiddleware = web_only("django.contrib.sessions.middleware.SessionMiddleware")
+CsrfViewMiddleware = web_only("django.middleware.csrf.CsrfViewMiddleware")
+AuthenticationMiddleware = web_only("django.contrib.auth.middleware.AuthenticationMiddleware")
+MessageMiddleware = web_only("django.contrib.messages.middleware.MessageMiddleware")
+HtmxMiddleware = web_only("django_htmx.middleware.HtmxMiddleware")
