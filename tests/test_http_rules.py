@@ -156,3 +156,14 @@ def test_schema_documents_the_account_type_enum(schema):
     output = schema["components"]["schemas"]["CustomerOutput"]["properties"]["accountTypeId"]
     ref = output.get("$ref") or output["allOf"][0]["$ref"]
     assert schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"] == [1, 2]
+
+
+@pytest.mark.parametrize("value", [{}, [], 1])
+@pytest.mark.parametrize(("section", "key"), [("identity", "type"), ("profile", "identityType")])
+def test_an_identity_type_that_is_not_a_string_is_400_not_500(api, section, key, value):
+    body = {"referenceId": "T1", "name": "T", "accountTypeId": 1, section: {key: value}}
+    response = api.post(LIST, body, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors[f"{section}.{key}"] == ["Must be 'individual' or 'corporate'."]
+    assert Customer.objects.count() == 0

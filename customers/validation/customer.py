@@ -88,7 +88,7 @@ def _type_matches(errors: FieldErrors, path: str, value: Any, account_type: int 
     if value is None:
         return
     allowed = {"individual": AccountType.PERSON, "corporate": AccountType.COMPANY}
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         errors.add(path, "Must be 'individual' or 'corporate'.")
     elif account_type is not None and allowed[value] != account_type:
         errors.add(

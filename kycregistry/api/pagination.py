@@ -198,8 +198,7 @@ class PagePagination(PageNumberPagination):
             raise NotFound("Invalid page: past the last page.") from None
 
     def paginate_by_cursor(self, queryset: QuerySet[Any], request: Request) -> list[Any]:
-        if self.page_query_param in request.query_params:
-            raise ValidationError({self.cursor_query_param: ["Send page or cursor, not both."]})
+        """`page` is ignored: the cursor says where the page starts."""
         self.cursor_mode = True
         self.request = request
         self.page_size_used = size = self.get_page_size(request)
@@ -309,8 +308,9 @@ class PagePagination(PageNumberPagination):
                 "name": self.cursor_query_param,
                 "required": False,
                 "in": "query",
-                "description": "Keyset pagination instead of `page`: empty for the first "
-                "page, then `meta.nextCursor` of the previous page. Constant cost per page; "
+                "description": "Keyset pagination instead of `page` (which is then "
+                "ignored): empty for the first page, then `meta.nextCursor` of the previous "
+                "page. Constant cost per page; "
                 "no totals. A cursor is only valid with the ordering that made it; a bad "
                 "cursor is 400.",
                 "schema": {"type": "string"},

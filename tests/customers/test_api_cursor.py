@@ -100,7 +100,6 @@ def test_a_cursor_page_runs_no_count(api, customers, django_assert_num_queries):
             },
             INVALID,
         ),
-        ({"cursor": "", "page": "2"}, "Send page or cursor, not both."),
     ],
 )
 def test_a_bad_cursor_is_400(api, customers, params, message):
@@ -112,6 +111,11 @@ def test_a_bad_cursor_is_400(api, customers, params, message):
         "statusCode": 400,
         "errors": {"cursor": [message]},
     }
+
+
+def test_with_a_cursor_page_is_ignored(api, customers):
+    with_page = api.get(URL, {"cursor": "", "page": "2", "pageSize": 2}).json()
+    assert with_page == api.get(URL, {"cursor": "", "pageSize": 2}).json()
 
 
 def test_a_cursor_made_for_another_ordering_is_400(api, customers):
