@@ -60,8 +60,10 @@ def test_the_admin_still_redirects_to_https(client):
 def test_production_settings_use_the_api_security_middleware():
     from kycregistry.settings import base
 
-    assert "django.middleware.security.SecurityMiddleware" not in base.MIDDLEWARE
-    assert base.MIDDLEWARE[0] == "kycregistry.api.middleware.SecurityMiddleware"
+    assert base.MIDDLEWARE[:2] == [
+        "kycregistry.api.middleware.ApiMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -167,3 +169,36 @@ def test_an_identity_type_that_is_not_a_string_is_400_not_500(api, section, key,
     errors = response.json()["errors"]
     assert errors[f"{section}.{key}"] == ["Must be 'individual' or 'corporate'."]
     assert Customer.objects.count() == 0
+
+
+# --- the key cache -------------------------------------------------------------------
+
+
+def test_a_cached_key_revoked_behind_the_cache_is_refused_at_once(api):
+    from organisations.models import ApiKey
+
+    assert api.get(LIST).status_code == 200  # cached now
+    # No signal, no service: only the row changes, as another process would do it.
+    ApiKey.objects.filter(pk=api.api_key.pk).update(revoked_at="2025-01-01T00:00:00Z")
+    response = api.get(LIST)
+    assert response.status_code == 401
+    assert response.json() == error(401, "Unauthorized", "Invalid or revoked API key.")
+
+
+def test_a_cached_key_reads_its_scopes_on_every_request(api):
+    from organisations.models import ApiKey
+
+    assert api.delete("/api/v1/customers/NOPE").status_code == 404  # cached, may delete
+    ApiKey.objects.filter(pk=api.api_key.pk).update(scopes=["kyc:read"])
+    response = api.delete("/api/v1/customers/NOPE")
+    assert response.status_code == 403
+    assert response.json() == error(403, "Forbidden", "This API key lacks the kyc:delete scope.")
+
+
+def test_a_cached_key_costs_one_light_query(api, org, django_assert_num_queries):
+    CompanyFactory(organisation=org, reference_id="T")
+    api.get("/api/v1/customers/T")  # caches the key, writes lastUsedAt
+    # The key's state, the customer, the field definitions, the connection counts.
+    with django_assert_num_queries(4) as queries:
+        assert api.get("/api/v1/customers/T").status_code == 200
+    assert "organisations_organisation" not in queries.captured_queries[0]["sql"]

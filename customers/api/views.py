@@ -22,6 +22,7 @@ from customers.api.serializers import (
     CustomerWriteResultSerializer,
     FieldDefinitionInputSerializer,
     FieldDefinitionOutputSerializer,
+    customer_json,
 )
 from customers.models import Customer, CustomerFieldDefinition
 from customers.selectors import (
@@ -65,8 +66,7 @@ class CustomerViewMixin(CustomerScopedMixin):
         return list(field_definitions_for(organisation=self.organisation))
 
     def customer_data(self, customer: Customer, **extra: Any) -> dict[str, Any]:
-        data = CustomerOutputSerializer(customer, context={"definitions": self.definitions()}).data
-        return {**data, **extra}
+        return {**customer_json(customer, self.definitions()), **extra}
 
 
 class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
@@ -115,9 +115,8 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
         customers = customer_list(organisation=self.organisation, filters=request.query_params)
         paginator = CustomerPagination()
         page = paginator.paginate_queryset(customers, request, view=self)
-        data = CustomerOutputSerializer(
-            page, many=True, context={"definitions": self.definitions()}
-        ).data
+        definitions = self.definitions()
+        data = [customer_json(customer, definitions) for customer in page]
         return paginator.get_paginated_response(data)
 
     @extend_schema(
@@ -161,13 +160,7 @@ class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
     )
     def get(self, request: Request, reference_id: str) -> Response:
         customer = self.get_customer(reference_id)
-        data = CustomerDetailSerializer(
-            customer,
-            context={
-                "definitions": self.definitions(),
-                "connection_counts": connection_counts(customer=customer),
-            },
-        ).data
+        data = self.customer_data(customer, connectionCounts=connection_counts(customer=customer))
         return envelope(data, "Customer fetched successfully")
 
     @extend_schema(

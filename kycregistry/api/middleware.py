@@ -6,7 +6,7 @@
 - A body sent with `Transfer-Encoding` and no `Content-Length` is refused with a JSON
   411: Django reads the body up to Content-Length, so it would otherwise look empty.
 - Every API answer carries personal data or describes it: `Cache-Control: no-store`.
-- Pages outside the API (the admin) need sessions, CSRF, messages and the rest; API
+- Pages outside the API (the admin) need sessions, users, messages and htmx; API
   routes authenticate with a key in a header and use none of it. `web_only` wraps such
   a middleware so that it steps aside under /api/.
 """
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.security import SecurityMiddleware as DjangoSecurityMiddleware
 from django.utils.module_loading import import_string
 
 from kycregistry.api.exceptions import error_body
@@ -37,41 +37,47 @@ def _json_error(status: int, message: str) -> JsonResponse:
     return JsonResponse(error_body(status, message), status=status)
 
 
-class SecurityMiddleware(DjangoSecurityMiddleware):
-    """Django's SecurityMiddleware, with the API's answers instead of a redirect."""
+class ApiMiddleware:
+    """Placed before Django's SecurityMiddleware, which would redirect plain HTTP."""
 
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:  # type: ignore[override]
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if not is_api(request):
-            return super().process_request(request)
-        if self.redirect and not request.is_secure():
+            return self.get_response(request)
+        response = self.answer_early(request) or self.get_response(request)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @staticmethod
+    def answer_early(request: HttpRequest) -> HttpResponse | None:
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
             return _json_error(403, HTTPS_REQUIRED)
         meta = request.META
         if meta.get("HTTP_TRANSFER_ENCODING") and not meta.get("CONTENT_LENGTH"):
             return _json_error(411, LENGTH_REQUIRED)
         return None
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        response = super().process_response(request, response)
-        if is_api(request):
-            response["Cache-Control"] = "no-store"
-        return response
-
 
 _HOOKS = ("process_view", "process_exception", "process_template_response")
 
 
 class WebOnly:
-    """Runs the middleware named by `wrapped` for every path but /api/."""
+    """Mixed in before a middleware class (see `web_only`): the middleware runs for
+    every path but /api/. Being a subclass of it, it still satisfies checks such as
+    the admin's "AuthenticationMiddleware must be in MIDDLEWARE"."""
 
-    wrapped: str
+    get_response: Callable[[HttpRequest], HttpResponse]
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)  # type: ignore[call-arg]
         self.get_response = get_response
-        self.inner = import_string(self.wrapped)(get_response)
         # The handler collects these hooks by hasattr() when it loads the middleware.
         for name in _HOOKS:
-            if hasattr(self.inner, name):
-                setattr(self, name, partial(self._hook, getattr(self.inner, name)))
+            method = getattr(self, name, None)
+            if method is not None:
+                setattr(self, name, partial(self._hook, method))
 
     @staticmethod
     def _hook(method: Callable[..., Any], request: HttpRequest, *args: Any) -> Any:
@@ -83,16 +89,16 @@ class WebOnly:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api(request):
             return self.get_response(request)
-        return self.inner(request)
+        return super().__call__(request)  # type: ignore[misc]
 
 
-def web_only(dotted_path: str) -> type[WebOnly]:
-    return type(f"WebOnly[{dotted_path}]", (WebOnly,), {"wrapped": dotted_path})
+def web_only(dotted_path: str) -> type:
+    middleware = import_string(dotted_path)
+    return type(f"WebOnly{middleware.__name__}", (WebOnly, middleware), {})
 
 
 # Settings name middleware by dotted path: one name per wrapped middleware.
 SessionMiddleware = web_only("django.contrib.sessions.middleware.SessionMiddleware")
-CsrfViewMiddleware = web_only("django.middleware.csrf.CsrfViewMiddleware")
 AuthenticationMiddleware = web_only("django.contrib.auth.middleware.AuthenticationMiddleware")
 MessageMiddleware = web_only("django.contrib.messages.middleware.MessageMiddleware")
 HtmxMiddleware = web_only("django_htmx.middleware.HtmxMiddleware")

@@ -4,7 +4,9 @@ DRF's paginator runs COUNT(*) over the whole result on every page: at 100,000
 customers that costs more than the page itself (PERFORMANCE.md). Here the count is
 exact up to KYC_EXACT_COUNT_LIMIT rows (a bounded subquery); above that PostgreSQL's
 planner estimate is used and `meta` says so with `"totalElementsExact": false`, and
-every page is served (past the real end, empty). SQLite counts exactly.
+every page is served (past the real end, empty). When the planner expects more than
+ESTIMATE_MARGIN times the limit (and ESTIMATE_TRUSTED_FROM rows), the bounded count is
+skipped too: one EXPLAIN is the whole cost of the total. SQLite counts exactly.
 
 Keyset pagination sits beside it: `?cursor=` (empty to start) answers a page and
 `meta.nextCursor`, the opaque position after its last row (base64 of the ordering's
@@ -43,6 +45,12 @@ def planner_estimate(queryset: QuerySet[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+# An estimate this many times the limit, and this large, is trusted without counting
+# (a small or never analysed table can be estimated far off).
+ESTIMATE_MARGIN = 5
+ESTIMATE_TRUSTED_FROM = 50_000
+
+
 class CappedCountPaginator(Paginator):
     @cached_property
     def counted(self) -> tuple[int, bool]:
@@ -51,12 +59,19 @@ class CappedCountPaginator(Paginator):
             return len(self.object_list), True
         queryset = self.object_list.order_by()
         limit = settings.KYC_EXACT_COUNT_LIMIT
+        postgresql = connections[queryset.db].vendor == "postgresql"
+        if postgresql:
+            # Far above the limit by the planner's estimate: the capped count (which
+            # reads limit + 1 rows) would only confirm it.
+            estimate = planner_estimate(queryset)
+            if estimate > max(limit * ESTIMATE_MARGIN, ESTIMATE_TRUSTED_FROM):
+                return estimate, False
         capped = queryset[: limit + 1].count()
         if capped <= limit:
             return capped, True
-        if connections[queryset.db].vendor != "postgresql":
+        if not postgresql:
             return queryset.count(), True
-        return max(limit + 1, planner_estimate(queryset)), False
+        return max(limit + 1, estimate), False
 
     @property
     def count(self) -> int:  # type: ignore[override]

@@ -41,17 +41,22 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Django's, with JSON answers under /api/ (kycregistry/api/middleware.py).
-    "kycregistry.api.middleware.SecurityMiddleware",
+    # Under /api/: JSON 403 for plain HTTP (instead of the redirect below), 411 for a
+    # chunked body, Cache-Control: no-store (kycregistry/api/middleware.py).
+    "kycregistry.api.middleware.ApiMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, users, messages and htmx serve the admin; API routes authenticate with
+    # a key in a header and skip them (kycregistry.api.middleware.WebOnly). CSRF stays
+    # by name (the deploy check looks for it); DRF's views are exempt from it.
+    "kycregistry.api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "kycregistry.api.middleware.AuthenticationMiddleware",
+    "kycregistry.api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "kycregistry.api.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -195,6 +200,9 @@ LOGGING = {
 
 # Product settings (README "Configuration").
 KYC_MAX_CONNECTS = 1000
+# An API key and its organisation are kept this long per process (revocation still
+# takes effect at once: organisations/authentication.py).
+KYC_API_KEY_CACHE_SECONDS = env_int("KYC_API_KEY_CACHE_SECONDS", 5)
 # Lists count their rows exactly up to this many; above, PostgreSQL estimates.
 KYC_EXACT_COUNT_LIMIT = env_int("KYC_EXACT_COUNT_LIMIT", 10_000)
 KYC_UPLOAD_MAX_BYTES = env_int("KYC_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
