@@ -198,7 +198,17 @@ def test_a_cached_key_reads_its_scopes_on_every_request(api):
 def test_a_cached_key_costs_one_light_query(api, org, django_assert_num_queries):
     CompanyFactory(organisation=org, reference_id="T")
     api.get("/api/v1/customers/T")  # caches the key, writes lastUsedAt
-    # The key's state, the customer, the field definitions, the connection counts.
-    with django_assert_num_queries(4) as queries:
+    # The key's state, the customer, the connection counts (no custom field values: no
+    # field definitions needed).
+    with django_assert_num_queries(3) as queries:
         assert api.get("/api/v1/customers/T").status_code == 200
     assert "organisations_organisation" not in queries.captured_queries[0]["sql"]
+
+
+def test_the_definitions_are_read_when_a_customer_has_custom_values(
+    api, org, django_assert_num_queries
+):
+    CompanyFactory(organisation=org, reference_id="T", custom_fields={"segment": "x"})
+    api.get("/api/v1/customers/T")
+    with django_assert_num_queries(4):
+        assert api.get("/api/v1/customers/T").status_code == 200

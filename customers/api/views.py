@@ -65,8 +65,13 @@ class CustomerViewMixin(CustomerScopedMixin):
     def definitions(self) -> list[CustomerFieldDefinition]:
         return list(field_definitions_for(organisation=self.organisation))
 
+    def definitions_for(self, customers: list[Customer]) -> list[CustomerFieldDefinition]:
+        """The definitions, read only when a customer has custom field values: without
+        values they change nothing in the JSON."""
+        return self.definitions() if any(c.custom_fields for c in customers) else []
+
     def customer_data(self, customer: Customer, **extra: Any) -> dict[str, Any]:
-        return {**customer_json(customer, self.definitions()), **extra}
+        return {**customer_json(customer, self.definitions_for([customer])), **extra}
 
 
 class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
@@ -115,7 +120,8 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
         customers = customer_list(organisation=self.organisation, filters=request.query_params)
         paginator = CustomerPagination()
         page = paginator.paginate_queryset(customers, request, view=self)
-        definitions = self.definitions()
+        page = list(page)
+        definitions = self.definitions_for(page)
         data = [customer_json(customer, definitions) for customer in page]
         return paginator.get_paginated_response(data)
 
