@@ -67,3 +67,23 @@ def test_detail_answer_is_unchanged_in_shape(api, customers):
     assert data["customFields"] == {"score": 12.5, "segment": "retail"}
     assert data["lastScreeningDate"] == "2025-06-27T09:23:00.790Z"
     assert data["organizationId"] == str(customers[0].organisation_id)
+
+
+def test_connection_counts_read_with_the_customer_are_the_selectors(api, org, customers):
+    from relations.selectors import connection_counts
+    from tests.factories import ConnectionFactory
+
+    person, bare, company, inactive = customers
+    for holder, role in ((person, "DIRECTOR"), (bare, "DIRECTOR"), (person, "UBO")):
+        ConnectionFactory(customer=company, connected_customer=holder, role=role)
+    ConnectionFactory(customer=inactive, connected_customer=company, role="SHAREHOLDER")
+    ConnectionFactory(customer=inactive, connected_customer=person, role="AUTHORIZED_PERSON")
+    for customer in customers:
+        shown = api.get(f"/api/v1/customers/{customer.reference_id}").json()["data"]
+        assert shown["connectionCounts"] == connection_counts(customer=customer)
+    assert api.get("/api/v1/customers/C-1").json()["data"]["connectionCounts"] == {
+        "total": 3,
+        "byRole": {"DIRECTOR": 2, "UBO": 1},
+        "heldTotal": 1,
+        "heldByRole": {"SHAREHOLDER": 1},
+    }

@@ -206,7 +206,7 @@ def test_detail_query_count(api, org, django_assert_num_queries):
             customer=company, connected_customer=PersonFactory(organisation=org), role=role
         )
     _warm(api)
-    # key lookup, the customer, the field definitions, the connection counts
-    with django_assert_num_queries(4):
+    # key state, the customer with its connection counts, the field definitions
+    with django_assert_num_queries(3):
         response = api.get(f"{URL}/C1")
     assert response.json()["data"]["connectionCounts"]["total"] == 4
