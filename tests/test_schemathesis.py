@@ -86,7 +86,8 @@ def live(tmp_path_factory) -> Iterator[tuple[str, str]]:
     server = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "kycregistry.wsgi:application"],
         cwd=ROOT,
-        env={**env, "GUNICORN_WORKERS": "2"},
+        # A slow answer on a loaded machine (the 10,000-row template) is not a hang.
+        env={**env, "GUNICORN_WORKERS": "2", "GUNICORN_TIMEOUT": "300"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -107,7 +108,11 @@ def live(tmp_path_factory) -> Iterator[tuple[str, str]]:
         yield f"http://127.0.0.1:{port}", key
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
         next(databases, None)
 
 
@@ -131,7 +136,7 @@ def run_schemathesis(base: str, key: str, seed: int, report: Path) -> subprocess
         "--workers",
         "2",
         "--request-timeout",
-        "30",
+        "120",
         "--generation-database",
         "none",
         "--no-color",
@@ -148,10 +153,15 @@ def run_schemathesis(base: str, key: str, seed: int, report: Path) -> subprocess
 @pytest.mark.parametrize("seed", [FIXED_SEED, None], ids=["fixed-seed", "fresh-seed"])
 def test_schemathesis_finds_nothing(live, seed, tmp_path):
     base, key = live
-    seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    if seed is None:  # KYC_SCHEMATHESIS_SEED replays a fresh seed that failed
+        seed = int(
+            os.environ.get("KYC_SCHEMATHESIS_SEED") or random.SystemRandom().randrange(1, 2**31)
+        )
     result = run_schemathesis(base, key, seed, tmp_path / "events.ndjson")
     summary = result.stdout[-6000:]
-    assert result.returncode == 0, f"seed {seed}: replay with --seed {seed}\n{summary}"
+    assert result.returncode == 0, (
+        f"seed {seed}: replay with KYC_SCHEMATHESIS_SEED={seed}\n{summary}"
+    )
 
 
 def test_a_chunked_body_to_a_real_server_is_411(live):

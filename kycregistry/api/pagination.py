@@ -4,9 +4,10 @@ DRF's paginator runs COUNT(*) over the whole result on every page: at 100,000
 customers that costs more than the page itself (PERFORMANCE.md). Here the count is
 exact up to KYC_EXACT_COUNT_LIMIT rows (a bounded subquery); above that PostgreSQL's
 planner estimate is used and `meta` says so with `"totalElementsExact": false`, and
-every page is served (past the real end, empty). When the planner expects more than
-ESTIMATE_MARGIN times the limit (and ESTIMATE_TRUSTED_FROM rows), the bounded count is
-skipped too: one EXPLAIN is the whole cost of the total. SQLite counts exactly.
+every page is served (past the real end, empty). An estimate of more than
+ESTIMATE_MARGIN times the limit (and ESTIMATE_TRUSTED_FROM rows) is kept for
+ESTIMATE_SECONDS per process and per query: the next pages of that list cost no count
+at all. SQLite counts exactly.
 
 Keyset pagination sits beside it: `?cursor=` (empty to start) answers a page and
 `meta.nextCursor`, the opaque position after its last row (base64 of the ordering's
@@ -17,6 +18,7 @@ OFFSET, and without a COUNT: page 5,000 costs what page 1 costs.
 import base64
 import binascii
 import json
+import time
 from datetime import date, datetime
 from functools import cached_property, reduce
 from operator import and_, or_
@@ -45,10 +47,12 @@ def planner_estimate(queryset: QuerySet[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-# An estimate this many times the limit, and this large, is trusted without counting
-# (a small or never analysed table can be estimated far off).
+# An estimate this many times the limit, and this large, is kept and reused for a few
+# seconds (a small or never analysed table can be estimated far off: never kept).
 ESTIMATE_MARGIN = 5
 ESTIMATE_TRUSTED_FROM = 50_000
+ESTIMATE_SECONDS = 10.0
+_estimates: dict[tuple[str, str, tuple[Any, ...]], tuple[float, int]] = {}
 
 
 class CappedCountPaginator(Paginator):
@@ -60,18 +64,24 @@ class CappedCountPaginator(Paginator):
         queryset = self.object_list.order_by()
         limit = settings.KYC_EXACT_COUNT_LIMIT
         postgresql = connections[queryset.db].vendor == "postgresql"
+        key: tuple[str, str, tuple[Any, ...]] | None = None
         if postgresql:
-            # Far above the limit by the planner's estimate: the capped count (which
-            # reads limit + 1 rows) would only confirm it.
-            estimate = planner_estimate(queryset)
-            if estimate > max(limit * ESTIMATE_MARGIN, ESTIMATE_TRUSTED_FROM):
-                return estimate, False
+            sql, params = queryset.query.sql_with_params()
+            key = (queryset.db, sql, tuple(params))
+            kept = _estimates.get(key)
+            if kept is not None and kept[0] > time.monotonic():
+                return kept[1], False
         capped = queryset[: limit + 1].count()
         if capped <= limit:
             return capped, True
-        if not postgresql:
+        if not postgresql or key is None:
             return queryset.count(), True
-        return max(limit + 1, estimate), False
+        estimate = max(limit + 1, planner_estimate(queryset))
+        if estimate > max(limit * ESTIMATE_MARGIN, ESTIMATE_TRUSTED_FROM):
+            if len(_estimates) > 1000:
+                _estimates.clear()
+            _estimates[key] = (time.monotonic() + ESTIMATE_SECONDS, estimate)
+        return estimate, False
 
     @property
     def count(self) -> int:  # type: ignore[override]
