@@ -262,7 +262,7 @@ class CustomerInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     referenceId = serializers.CharField(max_length=128)
     accountTypeId = serializers.ChoiceField(choices=[1, 2], help_text="1 Person, 2 Company.")
-    externalId = serializers.CharField(required=False, max_length=128)
+    externalId = serializers.CharField(required=False, allow_null=True, max_length=128)
     identity = IdentityInputSerializer(required=False)
     profile = ProfileInputSerializer(required=False)
     connects = serializers.ListField(
