@@ -134,8 +134,10 @@ def run_schemathesis(base: str, key: str, seed: int, report: Path) -> subprocess
         str(SECONDS),
         "--seed",
         str(seed),
+        # One at a time: two workers made races between generated requests (PATCH and
+        # DELETE of one field definition) that the lead tracks separately.
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "120",
         "--generation-database",
