@@ -218,6 +218,12 @@ class RiskRulesForm(forms.ModelForm):  # type: ignore[type-arg]
         help_text="A company without shareholder, or whose direct shareholdings total less "
         "than the organisation's KYB minimum.",
     )
+    screeningHit = forms.IntegerField(
+        min_value=0, max_value=100, label="Per confirmed screening hit"
+    )
+    screeningHitOpen = forms.IntegerField(
+        min_value=0, max_value=100, label="Per screening hit not reviewed yet"
+    )
     custom_fields = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 30}),
@@ -246,7 +252,7 @@ class RiskRulesForm(forms.ModelForm):  # type: ignore[type-arg]
             custom_fields=_lines(custom),
             band_medium=rules["bands"]["medium"],
             band_high=rules["bands"]["high"],
-            **{key: rules[key] for key in POINT_KEYS},
+            **{key: rules.get(key, 0) for key in POINT_KEYS},
         )
         self.rules: dict[str, Any] | None = None
 

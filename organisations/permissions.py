@@ -26,6 +26,10 @@ class HasScope(permissions.BasePermission):
             raise exceptions.NotAuthenticated(
                 "Authentication required. Send 'Authorization: Bearer <key>'."
             )
+        method = (request.method or "").lower()
+        if method not in view.http_method_names or not hasattr(view, method):
+            # Before the scope: TRACE or PUT on a view without it is 405, not 403.
+            raise exceptions.MethodNotAllowed(request.method or "")
         scope = getattr(view, "required_scope", None) or METHOD_SCOPES.get(request.method or "")
         if scope is None or not api_key.has_scope(scope):
             raise exceptions.PermissionDenied(f"This API key lacks the {scope} scope.")

@@ -9,7 +9,7 @@ small query per write and write nothing.
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -255,9 +255,12 @@ def on_client_connected(event: events.ClientConnected) -> None:
     )
 
 
-def _outbox_each(event: Any, event_type: str, items: Iterable[tuple[int, Any]]) -> None:
-    """One message of `event_type` per (customer id, data) of `items`, in that
-    customer's order, for the endpoints subscribed to it."""
+def _outbox_each(
+    event: Any, event_type: str, items: Callable[[], Iterable[tuple[int, Any]]]
+) -> None:
+    """One message of `event_type` per (customer id, data) that `items()` gives, in
+    that customer's order, for the endpoints subscribed to it (`items` is read only
+    when one is)."""
     endpoints = subscribed_endpoints(organisation_id=event.organisation_id, channel=event.channel)
     if not wanted(endpoints, event_type):
         return
@@ -271,34 +274,29 @@ def _outbox_each(event: Any, event_type: str, items: Iterable[tuple[int, Any]]) 
                 payloads.event_body(event_type=event_type, data=data, timestamp=now),
                 _customer_key(customer_id),
             )
-            for customer_id, data in items
+            for customer_id, data in items()
         ],
     )
 
 
 def on_sessions_written(event: events.SessionsWritten) -> None:
-    sessions = Session.objects.filter(pk__in=event.created_ids | event.updated_ids)
-    _outbox_each(
-        event,
-        EventType.SESSION_UPDATED,
-        (
-            (session.customer_id, SessionOutputSerializer(session).data)
-            for session in sessions.select_related("customer").order_by("pk")
-        ),
-    )
+    def items() -> Iterable[tuple[int, Any]]:
+        sessions = Session.objects.filter(pk__in=event.created_ids | event.updated_ids)
+        for session in sessions.select_related("customer").order_by("pk"):
+            yield session.customer_id, SessionOutputSerializer(session).data
+
+    _outbox_each(event, EventType.SESSION_UPDATED, items)
 
 
 def on_risk_changed(event: events.RiskChanged) -> None:
-    refs = dict(
-        Customer.objects.filter(pk__in=[c.customer_id for c in event.changes]).values_list(
-            "pk", "reference_id"
+    def items() -> Iterable[tuple[int, Any]]:
+        refs = dict(
+            Customer.objects.filter(pk__in=[c.customer_id for c in event.changes]).values_list(
+                "pk", "reference_id"
+            )
         )
-    )
-    _outbox_each(
-        event,
-        EventType.RISK_CHANGED,
-        (
-            (
+        for change in event.changes:
+            yield (
                 change.customer_id,
                 {
                     "customerReferenceId": refs.get(change.customer_id),
@@ -309,17 +307,16 @@ def on_risk_changed(event: events.RiskChanged) -> None:
                     "reason": event.reason,
                 },
             )
-            for change in event.changes
-        ),
-    )
+
+    _outbox_each(event, EventType.RISK_CHANGED, items)
 
 
 def on_screening_hits_found(event: events.ScreeningHitsFound) -> None:
-    hits = ScreeningHit.objects.filter(pk__in=event.hit_ids).select_related(
-        "party", "entry__watchlist"
-    )
-    _outbox_each(
-        event,
-        EventType.SCREENING_HIT,
-        ((hit.customer_id, ScreeningHitSerializer(hit).data) for hit in hits.order_by("pk")),
-    )
+    def items() -> Iterable[tuple[int, Any]]:
+        hits = ScreeningHit.objects.filter(pk__in=event.hit_ids).select_related(
+            "party", "entry__watchlist"
+        )
+        for hit in hits.order_by("pk"):
+            yield hit.customer_id, ScreeningHitSerializer(hit).data
+
+    _outbox_each(event, EventType.SCREENING_HIT, items)

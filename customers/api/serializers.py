@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from customers.models import AccountType, Customer, CustomerFieldDefinition, FieldType
 from customers.validation import ADDRESS_KEYS, IDENTITY_TYPES
-from kycregistry.api.fields import IsoMillisDateTimeField
+from kycregistry.api.fields import IsoMillisDateTimeField, iso_ms
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -62,14 +62,55 @@ def full_name(customer: Customer) -> str:
     return given or customer.name
 
 
+def customer_json(customer: Customer, definitions: list[CustomerFieldDefinition]) -> dict[str, Any]:
+    """The API's JSON of a customer, built directly: exactly what
+    CustomerOutputSerializer gives (a test compares them), without constructing a
+    serializer and its fields for every customer of every request."""
+    values = customer.custom_fields or {}
+    shown = [d for d in definitions if d.key in values]
+    return {
+        "id": customer.id,
+        "referenceId": customer.reference_id,
+        "name": customer.name,
+        "fullName": full_name(customer),
+        "accountTypeId": customer.account_type,
+        "status": customer.status,
+        "clientNumber": customer.client_number,
+        "externalId": customer.external_id or None,
+        "riskScore": customer.risk_score,
+        "riskScoreName": customer.risk_score_name,
+        "lastIpAddress": customer.last_ip_address,
+        "lastUserAgent": customer.last_user_agent or None,
+        "usualUserAgent": customer.usual_user_agent or None,
+        "lastScreeningDate": iso_ms(customer.last_screening_date),
+        "onboardingStatus": customer.onboarding_status,
+        "monitored": customer.monitored,
+        "monitoringFrequency": customer.monitoring_frequency or None,
+        "nextScreeningAt": iso_ms(customer.next_screening_at),
+        "organizationId": str(customer.organisation_id),
+        "createdAt": iso_ms(customer.created_at),
+        "updatedAt": iso_ms(customer.updated_at),
+        "identity": identity_data(customer),
+        "profile": profile_data(customer),
+        "customFields": {d.key: values[d.key] for d in shown},
+        "customerMappedField": [
+            {"value": values[d.key], "CustomerFieldDefinition": {"name": d.name, "key": d.key}}
+            for d in shown
+        ],
+    }
+
+
 class CustomerOutputSerializer(serializers.Serializer):
-    """Needs `definitions` (the organisation's field definitions) in the context."""
+    """The schema of `customer_json` (which the views use); needs `definitions` (the
+    organisation's field definitions) in the context."""
 
     id = serializers.IntegerField()
     referenceId = serializers.CharField(source="reference_id")
     name = serializers.CharField()
     fullName = serializers.SerializerMethodField()
-    accountTypeId = serializers.IntegerField(source="account_type")
+    accountTypeId = serializers.ChoiceField(
+        choices=[1, 2], source="account_type", help_text="1 Person, 2 Company."
+    )
     status = serializers.CharField()
     clientNumber = serializers.CharField(source="client_number")
     externalId = serializers.SerializerMethodField()
@@ -231,7 +272,7 @@ class CustomerInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     referenceId = serializers.CharField(max_length=128)
     accountTypeId = serializers.ChoiceField(choices=[1, 2], help_text="1 Person, 2 Company.")
-    externalId = serializers.CharField(required=False, max_length=128)
+    externalId = serializers.CharField(required=False, allow_null=True, max_length=128)
     identity = IdentityInputSerializer(required=False)
     profile = ProfileInputSerializer(required=False)
     connects = serializers.ListField(

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -39,3 +40,49 @@ def envelope_schema(name: str, data: Any) -> Any:
             "code": serializers.CharField(default="info"),
         },
     )
+
+
+PAGE_ERRORS = {
+    "400": "`page`, `pageSize` or `cursor` invalid (`pageSize=0`, `page=abc`, a cursor "
+    "not made by this list), or a filter's value: `errors` names the parameter.",
+    "404": '"Invalid page: past the last page."',
+}
+AUTH_ERROR_TEXTS = {str(code): str(response.description) for code, response in AUTH_ERRORS.items()}
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus what every operation shares: the 401/403 of key
+    authentication, and on a paginated list its parameters (`page`, `pageSize`,
+    `cursor`) and its 400/404. A view paginating by hand names its pagination class in
+    `list_pagination`."""
+
+    def _list_pagination(self) -> Any:
+        if self.method != "GET":
+            return None
+        explicit = getattr(self.view, "list_pagination", None)
+        if explicit is not None:
+            return explicit
+        if self._is_list_view() and getattr(self.view, "pagination_class", None):
+            return self.view.pagination_class  # type: ignore[attr-defined]
+        return None
+
+    def _get_pagination_parameters(self) -> Any:
+        explicit = getattr(self.view, "list_pagination", None)
+        if self.method == "GET" and explicit is not None:
+            return explicit().get_schema_operation_parameters(self.view)
+        return super()._get_pagination_parameters()
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> Any:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        extra: dict[str, str] = {}
+        if getattr(self.view, "authentication_classes", None):
+            extra.update(AUTH_ERROR_TEXTS)
+        if self._list_pagination() is not None:
+            extra.update(PAGE_ERRORS)
+        responses = operation.setdefault("responses", {})
+        for code, description in extra.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(error_response(description), code)
+        return operation

@@ -59,7 +59,9 @@ QUERY_PARAMETERS = [
 class StructureMixin(CustomerScopedMixin):
     def get_structure(self, request: Request, reference_id: str) -> OwnershipStructure:
         customer = self.get_customer(reference_id)  # 404 before any 400: no hint
-        query = OrganizationQuerySerializer(data=request.query_params)
+        # A plain dict: DRF reads an empty value of a form-like QueryDict as "absent",
+        # and `threshold=` must be refused, not taken for the default.
+        query = OrganizationQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         as_of: date = query.validated_data.get("asOf") or timezone.localdate()
         threshold: Decimal = query.validated_data.get(

@@ -35,6 +35,8 @@ def rules_form(**overrides):
         "noApprovedSession": "10",
         "connectedHighRisk": "25",
         "missingOwnership": "10",
+        "screeningHit": "50",
+        "screeningHitOpen": "10",
         "custom_fields": "",
         "band_medium": "25",
         "band_high": "50",

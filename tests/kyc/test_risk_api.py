@@ -126,7 +126,8 @@ def test_rescoring_progress_and_supersession(api, org):
                 "rules": [
                     "Unknown rule key(s): screening. Known: countries, accountTypes, "
                     "declinedSession, declinedSessionMax, reviewSession, reviewSessionMax, "
-                    "noApprovedSession, connectedHighRisk, missingOwnership, customFields, bands."
+                    "noApprovedSession, connectedHighRisk, missingOwnership, screeningHit, "
+                    "screeningHitOpen, customFields, bands."
                 ]
             },
         ),

@@ -132,8 +132,9 @@ def test_replace_resolves_references_in_one_query(org, company, django_assert_nu
     # updated_at, the KYB reaction's look for approved companies, the webhook outbox's
     # look for subscribed endpoints, result, release; and the rescoring of both ends
     # (kyc.scoring): rules, customers, sessions, High risk parties held and holding,
-    # shareholdings, one bulk update
-    with django_assert_num_queries(18):
+    # shareholdings, screening hits, one bulk update; the outbox's look for endpoints
+    # subscribed to risk.changed
+    with django_assert_num_queries(20):
         connections_replace(customer=company, items=items)
 
 

@@ -61,7 +61,7 @@ def test_unknown_event_types_are_named(api, dns):
         "Unknown event type(s): customer.exploded, nope. Known: customer.created, "
         "customer.updated, customer.deactivated, connection.created, connection.updated, "
         "connection.removed, bulk_upload.completed, client.created, "
-        "client.connection-created, or *."
+        "client.connection-created, session.updated, risk.changed, screening.hit, or *."
     )
     assert response.json() == {
         "message": f"events: {message}",
