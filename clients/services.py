@@ -343,11 +343,7 @@ def client_migrate(
         record.connection_id = uuid.uuid4()
         record.connected_at = timezone.now()
         record.save(update_fields=["customer", "connection_id", "connected_at", "updated_at"])
-        actor = current_actor()
-        api_key = getattr(actor, "api_key", None)
-        user = getattr(actor, "user", None)
-        channel = actor.channel if actor is not None else "system"
-        actor_id = f"api_key:{api_key.pk}" if api_key else f"user:{user.pk}" if user else None
+        channel, actor_id = events.actor_names(current_actor())
         events.announce(
             events.ClientConnected(
                 organisation_id=organisation.pk,

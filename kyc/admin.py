@@ -1,5 +1,5 @@
-"""Back-office for sessions, risk rules and the risk parts of the customer page
-(SPEC §10). Writes go through kyc.services; tenancy comes from kycregistry.admin.
+"""Back-office for sessions, risk rules and the risk parts of the customer page.
+Writes go through kyc.services; tenancy comes from kycregistry.admin.
 
 `CustomerRiskAdminMixin`, `SessionInline` and RISK_READONLY are what customers.admin
 adds to its CustomerAdmin: the coloured level, the factors, the sessions and the

@@ -16,11 +16,11 @@ from django.db import transaction
 
 from kyc.scoring import customers_rescore
 from kycregistry import events
+from organisations.audit import Channel
 
 # Customer columns the factors read (kyc.factors); other changes cannot move a score.
 SCORED_FIELDS = frozenset({"country", "account_type", "address", "custom_fields"})
 DEFERRED_BATCH = 5000  # customer ids per background task
-IMPORT_CHANNEL = "import"
 
 
 def _rescore(
@@ -29,7 +29,7 @@ def _rescore(
     why: str,
     created_ids: Collection[int] = (),
 ) -> None:
-    if event.channel != IMPORT_CHANNEL:
+    if event.channel != Channel.IMPORT:
         customers_rescore(
             organisation_id=event.organisation_id, ids=ids, why=why, created_ids=created_ids
         )

@@ -104,8 +104,9 @@ def announce(event: Any) -> None:
         handler(event)
 
 
-def _actor(actor: Any) -> tuple[str, str | None]:
-    """(channel, actor id) of an `organisations.audit.Actor`-like object, or system."""
+def actor_names(actor: Any) -> tuple[str, str | None]:
+    """(channel, actor id) of an `organisations.audit.Actor`-like object, or system:
+    what every event carries as `channel` and `actor_id`."""
     if actor is None:
         return "system", None
     if getattr(actor, "api_key", None) is not None:
@@ -131,7 +132,7 @@ def customers_written(
     }
     if not created and not changed:
         return
-    channel, actor_id = _actor(actor)
+    channel, actor_id = actor_names(actor)
     announce(
         CustomersWritten(
             organisation_id=organisation_id,
@@ -156,7 +157,7 @@ def connections_changed(
     """Announce added, updated and removed connections; nothing when all are empty."""
     if not (added or updated or removed):
         return
-    channel, actor_id = _actor(actor)
+    channel, actor_id = actor_names(actor)
     announce(
         ConnectionsChanged(
             organisation_id=organisation_id,
@@ -243,7 +244,7 @@ def risk_changed(
     """Announce moved risk scores; nothing when there are none."""
     if not changes:
         return
-    channel, actor_id = _actor(actor)
+    channel, actor_id = actor_names(actor)
     announce(
         RiskChanged(
             organisation_id=organisation_id,
@@ -266,7 +267,7 @@ def sessions_written(
     """Announce created and updated sessions; nothing when both are empty."""
     if not created_ids and not updated_ids:
         return
-    channel, actor_id = _actor(actor)
+    channel, actor_id = actor_names(actor)
     announce(
         SessionsWritten(
             organisation_id=organisation_id,

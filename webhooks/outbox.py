@@ -22,13 +22,13 @@ from imports.models import BulkUpload
 from kyc.api.serializers import SessionOutputSerializer
 from kyc.models import Session
 from kycregistry import events
+from organisations.audit import Channel
 from relations.models import Connection
 from screening.api.serializers import ScreeningHitSerializer
 from screening.models import ScreeningHit
 from webhooks import payloads
 from webhooks.models import Delivery, Endpoint, EventType
 
-IMPORT_CHANNEL = "import"
 BATCH = 1000
 
 
@@ -43,7 +43,7 @@ def subscribed_endpoints(*, organisation_id: Any, channel: str = "") -> list[End
     """The organisation's enabled endpoints; for a bulk upload's rows, only those that
     asked for import events."""
     endpoints = Endpoint.objects.filter(organisation_id=organisation_id, enabled=True)
-    if channel == IMPORT_CHANNEL:
+    if channel == Channel.IMPORT:
         endpoints = endpoints.filter(include_import_events=True)
     return list(endpoints.only("id", "organisation_id", "events", "include_import_events"))
 

@@ -236,7 +236,7 @@ class Screener:
             self.run.reopened.extend(hit.pk for hit in reopened)
         fresh = [*created_ids, *(hit.pk for hit in reopened)]
         if fresh:
-            channel, actor_id = _actor_names()
+            channel, actor_id = events.actor_names(current_actor())
             events.announce(
                 events.ScreeningHitsFound(
                     organisation_id=self.organisation.pk,
@@ -249,17 +249,6 @@ class Screener:
                     actor_id=actor_id,
                 )
             )
-
-
-def _actor_names() -> tuple[str, str | None]:
-    actor = current_actor()
-    if actor is None:
-        return Channel.SYSTEM, None
-    if actor.api_key is not None:
-        return actor.channel, f"api_key:{actor.api_key.pk}"
-    if actor.user is not None:
-        return actor.channel, f"user:{actor.user.pk}"
-    return actor.channel, None
 
 
 def _next_due(now: datetime) -> Case:
@@ -399,7 +388,7 @@ def hit_review(*, hit: ScreeningHit, data: Any) -> ScreeningHit:
         hit.reviewed_by = _reviewer()[:200]
         hit.entry_digest = hit.entry.digest
         hit.save()
-        channel, actor_id = _actor_names()
+        channel, actor_id = events.actor_names(current_actor())
         events.announce(
             events.ScreeningHitsReviewed(
                 organisation_id=hit.organisation_id,
