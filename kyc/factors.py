@@ -25,6 +25,7 @@ class Facts:
 
     id: int
     account_type: int
+    reference_id: str = ""
     country: str = ""
     registration_country: str = ""
     custom_fields: dict[str, Any] = field(default_factory=dict)

@@ -129,6 +129,7 @@ def load_facts(
     wants_custom = bool(rules.rules["customFields"])
     columns: list[Any] = [
         "id",
+        "reference_id",
         "account_type",
         "country",
         KeyTextTransform("country", "address"),
@@ -141,9 +142,20 @@ def load_facts(
     rows = Customer.objects.filter(_among("id", ids), organisation_id=organisation_id).values_list(
         *columns
     )
-    for pk, kind, country, registration, old_score, old_level, old_factors, *custom in rows:
+    for (
+        pk,
+        reference,
+        kind,
+        country,
+        registration,
+        old_score,
+        old_level,
+        old_factors,
+        *custom,
+    ) in rows:
         facts[pk] = Facts(
             id=pk,
+            reference_id=reference,
             account_type=kind,
             country=country or "",
             registration_country=(
@@ -281,6 +293,7 @@ def rescore_batch(
             result.changes.append(
                 events.RiskChange(
                     customer_id=pk,
+                    reference_id=customer_facts.reference_id,
                     old_score=old[0],
                     new_score=new.score,
                     old_level=old[1] or None,

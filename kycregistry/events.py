@@ -204,6 +204,7 @@ class RiskChange:
     new_score: int
     old_level: str | None
     new_level: str
+    reference_id: str
 
 
 @dataclass(frozen=True, slots=True)

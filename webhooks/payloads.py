@@ -1,7 +1,8 @@
 """The bodies of webhook events, serialised once when the event is written.
 
 Events are `{"type", "timestamp", "data"}` (the shape Standard Webhooks recommends),
-with `data` as the API shows the object (the API's output serializers build it).
+with `data` as the API shows the object (built by the same functions and output
+serializers as the API's answers).
 Seed 004's two client events keep the seed's own body instead:
 `{"webhook": {"module": "clients", "type": …}, "data": {"client": …}, "connect": …,
 "metadata": {}}`.
@@ -14,12 +15,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from customers.api.serializers import (
-    CustomerOutputSerializer,
-    full_name,
-    identity_data,
-    profile_data,
-)
+from customers.api.serializers import customer_json, full_name, identity_data, profile_data
 from customers.models import Customer, CustomerFieldDefinition
 from imports.api.serializers import BulkUploadSerializer
 from imports.models import BulkUpload
@@ -79,10 +75,7 @@ def changed_field_names(customer: Customer, fields: Iterable[str]) -> list[str]:
 def customer_data(
     customers: Iterable[Customer], definitions: list[CustomerFieldDefinition]
 ) -> dict[int, dict[str, Any]]:
-    return {
-        customer.pk: CustomerOutputSerializer(customer, context={"definitions": definitions}).data
-        for customer in customers
-    }
+    return {customer.pk: customer_json(customer, definitions) for customer in customers}
 
 
 def _present(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -196,7 +196,9 @@ def test_a_level_change_is_history_with_old_and_new_values_and_the_reason(
         "Risk level Low risk → High risk (score 0 → 60): Customer data changed"
     )
     (event,) = seen
-    assert event.changes == (events.RiskChange(customer.pk, 0, 60, "Low risk", "High risk"),)
+    assert event.changes == (
+        events.RiskChange(customer.pk, 0, 60, "Low risk", "High risk", customer.reference_id),
+    )
     # The risk write announced no customer write of its own (no loop back).
     written = [e for e in announced if isinstance(e, events.CustomersWritten)]
     assert [e.changed_fields for e in written[1:]] == [
