@@ -15,6 +15,7 @@ as any other failure inside the writer's transaction does.
 This module imports no app: every layer may announce, any higher layer may react.
 """
 
+import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,10 +99,46 @@ def subscribers(event_type: type) -> list[Handler]:
     return list(_handlers.get(event_type, ()))
 
 
+class _Announcing(threading.local):
+    """The announcement being made on this thread: how deep, and what its reactions
+    collected to write at its end."""
+
+    depth = 0
+
+    def __init__(self) -> None:
+        self.collected: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
+
+
+_announcing = _Announcing()
+
+
 def announce(event: Any) -> None:
-    """Run the handlers of the event's type (any frozen dataclass defined here)."""
-    for handler in list(_handlers.get(type(event), ())):
-        handler(event)
+    """Run the handlers of the event's type (any frozen dataclass defined here). When
+    the outermost announcement's handlers (and those of the announcements they make)
+    have all run, what they gave to `collect` is written."""
+    if _announcing.depth == 0:
+        _announcing.collected = {}  # whatever a failed announcement left is dropped
+    _announcing.depth += 1
+    try:
+        for handler in list(_handlers.get(type(event), ())):
+            handler(event)
+    finally:
+        _announcing.depth -= 1
+    if _announcing.depth == 0:
+        collected, _announcing.collected = _announcing.collected, {}
+        for flush, items in collected.values():
+            flush(items)
+
+
+def collect(key: str, items: list[Any], flush: Callable[[list[Any]], None]) -> None:
+    """Add `items` to what the announcement being made collects under `key`; when it
+    is over, `flush` gets them all at once, still inside the writer's transaction
+    (outside an announcement, at once). A reaction that several events of one write
+    reach (a customer created, and its first risk score) writes once through it."""
+    if _announcing.depth == 0:
+        flush(items)
+        return
+    _announcing.collected.setdefault(key, (flush, []))[1].extend(items)
 
 
 def actor_names(actor: Any) -> tuple[str, str | None]:

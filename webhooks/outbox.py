@@ -55,8 +55,9 @@ def wanted(endpoints: list[Endpoint], event_type: str) -> bool:
 def outbox_write(
     *, organisation_id: Any, endpoints: list[Endpoint], messages: Iterable[Message]
 ) -> int:
-    """Write the deliveries of `messages` for the endpoints subscribed to each, and
-    have the worker send them once the transaction commits. Returns how many."""
+    """Write the deliveries of `messages` for the endpoints subscribed to each (for
+    a write's announcement, once when it is over: one INSERT), and have the worker
+    send them once the transaction commits. Returns how many."""
     now = timezone.now()
     rows = [
         (
@@ -77,13 +78,16 @@ def outbox_write(
         for endpoint in endpoints
         if endpoint.subscribes_to(message.event_type) or message.event_type == EventType.PING
     ]
-    if not rows:
-        return 0
+    if rows:
+        events.collect("webhooks.outbox", rows, _write_deliveries)
+    return len(rows)
+
+
+def _write_deliveries(rows: list[tuple[Any, ...]]) -> None:
     for start in range(0, len(rows), BATCH):
         _insert_deliveries(rows[start : start + BATCH])
     endpoint_ids = sorted({str(row[1]) for row in rows})
     transaction.on_commit(lambda: enqueue_delivery(endpoint_ids))
-    return len(rows)
 
 
 # The columns `outbox_write` fills, in its rows' order.
