@@ -10,6 +10,8 @@
   five days without a success is disabled, with the reason.
 - A worker stops working an endpoint at its first failure, so a slow or dead
   endpoint costs at most one timeout per run and never holds up other endpoints.
+- Delivered and failed deliveries are kept WEBHOOKS_RETENTION_DAYS from the event
+  (0: for ever), then deleted by the sweep; pending ones are never deleted.
 """
 
 import random
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -239,3 +242,31 @@ def due_endpoint_ids(*, now: datetime) -> list[object]:
         .values_list("endpoint_id", flat=True)
         .distinct()
     )
+
+
+PRUNE_BATCH = 1000
+PRUNE_BATCHES_PER_RUN = 20
+
+
+def prune_deliveries(*, now: datetime) -> int:
+    """Delete the delivered and failed deliveries older than the retention, oldest
+    first, at most PRUNE_BATCHES_PER_RUN batches a run (the next sweep goes on).
+    Ids grow with `created_at`, so the old rows are the ids below the first young
+    one: a walk of the primary key, without an index on `created_at`."""
+    days = settings.WEBHOOKS_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = now - timedelta(days=days)
+    first_kept = (
+        Delivery.objects.filter(created_at__gte=cutoff).order_by("id").values_list("id").first()
+    )
+    old = Delivery.objects.filter(status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.FAILED])
+    if first_kept is not None:
+        old = old.filter(id__lt=first_kept[0])
+    deleted = 0
+    for _ in range(PRUNE_BATCHES_PER_RUN):
+        ids = list(old.order_by("id").values_list("id", flat=True)[:PRUNE_BATCH])
+        if not ids:
+            break
+        deleted += Delivery.objects.filter(id__in=ids).delete()[0]
+    return deleted

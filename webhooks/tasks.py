@@ -5,10 +5,12 @@ transaction that wrote them commits, and again for the time a failed one is due;
 run makes sure the periodic sweep is queued.
 `sweep_deliveries` runs every WEBHOOKS_SWEEP_SECONDS and enqueues `deliver_endpoint`
 for every endpoint with due deliveries: whatever was committed but never enqueued
-(a process that died right after its commit) or is due for a retry gets sent. Both
-are safe to run twice at once: rows are claimed with a lease.
+(a process that died right after its commit) or is due for a retry gets sent. It also
+deletes the deliveries past their retention. Both are safe to run twice at once: rows
+are claimed with a lease.
 """
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,8 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.tasks import task
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # A process queues at most one delivery task per endpoint in this window; a run keeps
 # watching for new rows a little longer than that before it ends.
@@ -43,11 +47,15 @@ def deliver_endpoint(endpoint_id: str) -> int:
 
 @task()
 def sweep_deliveries() -> int:
-    from webhooks.delivery import due_endpoint_ids
+    from webhooks.delivery import due_endpoint_ids, prune_deliveries
 
-    endpoint_ids = due_endpoint_ids(now=timezone.now())
+    now = timezone.now()
+    endpoint_ids = due_endpoint_ids(now=now)
     for endpoint_id in endpoint_ids:
         deliver_endpoint.enqueue(endpoint_id=str(endpoint_id))
+    pruned = prune_deliveries(now=now)
+    if pruned:
+        logger.info("Deleted %d webhook deliveries past their retention", pruned)
     schedule_sweep()
     return len(endpoint_ids)
 
