@@ -33,6 +33,7 @@ from customers.selectors import (
     field_definitions_for,
 )
 from customers.services import (
+    FIELD_NOT_FOUND_MESSAGE,
     CustomerExists,
     customer_deactivate,
     field_definition_create,
@@ -275,7 +276,7 @@ class FieldListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
 
 class FieldDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
     def get_definition(self, key: str) -> CustomerFieldDefinition:
-        return self.get_scoped(CustomerFieldDefinition, "Customer field not found", key=key)
+        return self.get_scoped(CustomerFieldDefinition, FIELD_NOT_FOUND_MESSAGE, key=key)
 
     @extend_schema(
         summary="Get a customer field definition",
@@ -292,7 +293,12 @@ class FieldDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
         responses={200: FIELD, **INVALID, **AUTH_ERRORS, **FIELD_NOT_FOUND},
     )
     def patch(self, request: Request, key: str) -> Response:
-        definition = field_definition_update(definition=self.get_definition(key), data=request.data)
+        try:
+            definition = field_definition_update(
+                definition=self.get_definition(key), data=request.data
+            )
+        except CustomerFieldDefinition.DoesNotExist:  # deleted meanwhile
+            raise Http404(FIELD_NOT_FOUND_MESSAGE) from None
         data = FieldDefinitionOutputSerializer(definition).data
         return envelope(data, "Customer field updated successfully")
 
@@ -304,5 +310,8 @@ class FieldDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
     def delete(self, request: Request, key: str) -> Response:
         definition = self.get_definition(key)
         data = FieldDefinitionOutputSerializer(definition).data
-        field_definition_delete(definition=definition)
+        try:
+            field_definition_delete(definition=definition)
+        except CustomerFieldDefinition.DoesNotExist:  # deleted meanwhile
+            raise Http404(FIELD_NOT_FOUND_MESSAGE) from None
         return envelope(data, "Customer field deleted successfully")

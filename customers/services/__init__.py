@@ -11,12 +11,14 @@ from customers.services.customers import (
     customers_touch,
 )
 from customers.services.fields import (
+    FIELD_NOT_FOUND_MESSAGE,
     field_definition_create,
     field_definition_delete,
     field_definition_update,
 )
 
 __all__ = [
+    "FIELD_NOT_FOUND_MESSAGE",
     "CustomerExists",
     "UpsertResult",
     "customer_deactivate",

@@ -24,6 +24,7 @@ from customers.validation.values import CUSTOM_KEY_MAX
 from organisations.models import Organisation
 
 DEFINITION_KEYS = ("key", "name", "type", "required", "choices")
+FIELD_NOT_FOUND_MESSAGE = "Customer field not found"
 CHOICES_MAX = 500
 CHOICE_MAX_LENGTH = 200
 
@@ -163,7 +164,7 @@ def field_definition_update(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        locked = CustomerFieldDefinition.objects.select_for_update().get(pk=definition.pk)
+        locked = _lock(definition)
         changed = False
         for name, value in values.items():
             if getattr(locked, name) != value:
@@ -177,4 +178,13 @@ def field_definition_update(
 
 def field_definition_delete(*, definition: CustomerFieldDefinition) -> None:
     with transaction.atomic():
-        definition.delete()
+        _lock(definition).delete()
+
+
+def _lock(definition: CustomerFieldDefinition) -> CustomerFieldDefinition:
+    """The definition's row, locked until the transaction ends. A request that found
+    it may arrive after another one deleted it: then it does not exist any more."""
+    locked = CustomerFieldDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+    if locked is None:
+        raise CustomerFieldDefinition.DoesNotExist(FIELD_NOT_FOUND_MESSAGE)
+    return locked
