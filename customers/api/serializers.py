@@ -299,5 +299,8 @@ class FieldDefinitionInputSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=FieldType.values, default=FieldType.TEXT)
     required = serializers.BooleanField(default=False)  # type: ignore[assignment]
     choices = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Type choice only."
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text="Type choice only; other types take none (absent, null or []).",
     )

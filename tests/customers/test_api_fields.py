@@ -324,3 +324,16 @@ def test_null_removes_a_value(api, org):
     PersonFactory(organisation=org, reference_id="P1", custom_fields={"bvn": "1"})
     assert api.patch(f"{CUSTOMERS}/P1", {"bvn": None}, format="json").status_code == 200
     assert Customer.objects.get().custom_fields == {}
+
+
+def test_a_text_field_takes_null_choices_as_none_and_the_schema_says_so(api):
+    response = api.post(
+        URL, {"key": "tier", "name": "Tier", "type": "text", "choices": None}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["data"]["choices"] == []
+    schema = api.get("/api/v1/schema/?format=json").json()
+    choices = schema["components"]["schemas"]["FieldDefinitionInputRequest"]["properties"][
+        "choices"
+    ]
+    assert choices["nullable"] is True
