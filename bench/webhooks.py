@@ -172,8 +172,9 @@ def outbox_cost(url: str, upserts: int) -> None:
     print(
         f"upsert: median {plain_ms:.2f} ms without an endpoint, {subscribed_ms:.2f} ms with "
         f"one subscribed to every event ({written} outbox rows written): "
-        f"{added:+.1f}% (median paired difference; goal <= 10%); load {load()}; SQL statements per create: {queries['plain']} "
-        f"and {queries['subscribed']} (plus one queued task per endpoint per second)"
+        f"{added:+.1f}% (median paired difference; goal <= 10%); load {load()}; "
+        f"SQL statements per create: {queries['plain']} and {queries['subscribed']} "
+        "(plus one queued task per endpoint per second)"
     )
 
 
