@@ -7,13 +7,15 @@ the Petrovs called Sergey/Sergei/Serhiy, never with every Petrov nor every Serge
 same code runs on SQLite and PostgreSQL: the database only returns key rows.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Case, Count, Min, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import QuerySet
 
 from screening.matching import Subject, token_keys
-from screening.models import WatchlistEntry, WatchlistKey
+from screening.models import Watchlist, WatchlistEntry, WatchlistKey
 
 KEY_CHUNK = 900  # bound parameters per query (SQLite allows 999)
 
@@ -83,11 +85,17 @@ class CandidateIndex:
             cached = self._token_cache[token] = frozenset(found)
         return cached
 
+    def candidates_of(self, subjects: dict[int, Subject]) -> dict[int, set[int]]:
+        return {pk: self.candidates(subject) for pk, subject in subjects.items()}
+
     def candidates(self, subject: Subject) -> set[int]:
+        return self.candidates_of_tokens(subject.token_lists)
+
+    def candidates_of_tokens(self, token_lists: Iterable[tuple[str, ...]]) -> set[int]:
         result: set[int] = set()
         if not self.name_tokens:
             return result
-        for tokens in subject.token_lists:
+        for tokens in token_lists:
             full = list(dict.fromkeys(token for token in tokens if len(token) >= 2))
             found = [self._token_entries(token) for token in full]
             found = [entries for entries in found if entries]
@@ -103,45 +111,79 @@ class CandidateIndex:
         return result
 
 
-def query_keys(subjects: Iterable[Subject]) -> set[str]:
-    keys: set[str] = set()
-    for subject in subjects:
-        for tokens in subject.token_lists:
-            for token in tokens:
-                keys.update(token_keys(token))
-    return keys
+# The candidate rule of `CandidateIndex` as one grouped query over the names' keys.
+_CANDIDATES_SQL = """
+WITH q (name_no, token_no, need, key) AS (VALUES {values})
+SELECT name_no, entry_id FROM (
+    SELECT DISTINCT q.name_no, q.token_no, q.need, k.entry_id, k.name_tokens
+    FROM q
+    JOIN {keys} k ON k.key = q.key
+    JOIN {watchlists} w ON w.id = k.watchlist_id
+    WHERE w.organisation_id = %s AND w.version > 0
+) AS tokens
+GROUP BY name_no, entry_id
+HAVING COUNT(*) >= MAX(need) OR MIN(name_tokens) <= 1
+"""
+_PARAMS_PER_KEY = 4
 
 
 @dataclass
 class KeyQueryIndex:
-    """The candidate rule of `CandidateIndex`, asked of the database for one name at a
-    time: for screening a few customers, reading every posting of their keys would
-    cost more than one grouped query per name."""
+    """The candidate rule of `CandidateIndex`, asked of the database: for screening a
+    few customers, reading every posting of their keys would cost more. All names of a
+    batch go in one query (a few hundred keys each), answered from the covering index
+    on (key, watchlist) without reading the table."""
 
-    keys: QuerySet[WatchlistKey]
+    organisation_id: Any
 
     def candidates(self, subject: Subject) -> set[int]:
-        result: set[int] = set()
-        for tokens in subject.token_lists:
-            full = list(dict.fromkeys(token for token in tokens if len(token) >= 2))
-            if not full:
-                continue
-            seen: set[str] = set()
-            whens = []
-            for number, token in enumerate(full):
-                own = [key for key in token_keys(token) if key not in seen]
-                seen.update(own)
-                if own:
-                    whens.append(When(key__in=own, then=Value(number)))
-            if not whens:
-                continue
-            need = min(2, len(full))
-            rows = (
-                self.keys.filter(key__in=sorted(seen))
-                .values("entry_id")
-                .annotate(tokens=Count(Case(*whens), distinct=True), fewest=Min("name_tokens"))
-                .filter(Q(tokens__gte=need) | Q(fewest__lte=1))
-                .values_list("entry_id", flat=True)
-            )
-            result.update(rows)
+        return self.candidates_of({0: subject})[0]
+
+    def candidates_of(self, subjects: dict[int, Subject]) -> dict[int, set[int]]:
+        """party id → candidate entry ids, for every party of `subjects`."""
+        result: dict[int, set[int]] = {pk: set() for pk in subjects}
+        rows: list[tuple[int, int, int, str]] = []
+        owners: list[int] = []  # name number → party id
+        for pk, subject in subjects.items():
+            for tokens in subject.token_lists:
+                full = list(dict.fromkeys(token for token in tokens if len(token) >= 2))
+                seen: set[str] = set()
+                name_rows = []
+                for number, token in enumerate(full):
+                    own = [key for key in token_keys(token) if key not in seen]
+                    seen.update(own)
+                    name_rows.extend((number, key) for key in own)
+                if name_rows:
+                    need = min(2, len(full))
+                    rows.extend((len(owners), number, need, key) for number, key in name_rows)
+                    owners.append(pk)
+        for name_no, entry_id in self._query(rows):
+            result[owners[name_no]].add(entry_id)
         return result
+
+    def _query(self, rows: list[tuple[int, int, int, str]]) -> Iterator[tuple[int, int]]:
+        """Chunks of whole names, within SQLite's bound-parameter limit."""
+        organisation = Watchlist._meta.get_field("organisation").get_db_prep_value(
+            self.organisation_id, connection
+        )
+        chunk: list[tuple[int, int, int, str]] = []
+        for position, row in enumerate(rows):
+            chunk.append(row)
+            last = position + 1 == len(rows) or rows[position + 1][0] != row[0]
+            if last and (position + 1 == len(rows) or len(chunk) * _PARAMS_PER_KEY >= KEY_CHUNK):
+                yield from self._run(chunk, organisation)
+                chunk = []
+
+    @staticmethod
+    def _run(
+        chunk: list[tuple[int, int, int, str]], organisation: Any
+    ) -> Iterator[tuple[int, int]]:
+        sql = _CANDIDATES_SQL.format(
+            values=", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
+            keys=WatchlistKey._meta.db_table,
+            watchlists=Watchlist._meta.db_table,
+        )
+        params = [value for row in chunk for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, organisation])
+            yield from cursor.fetchall()

@@ -26,7 +26,7 @@ Persons match persons, companies match companies; LegalEntity matches either.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -192,6 +192,15 @@ def is_company_schema(schema: str) -> bool:
     return schema in (COMPANY, ORGANIZATION)
 
 
+def unique_names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for name in names if name and name.strip()))
+
+
+def token_lists(names: tuple[str, ...], *, company: bool) -> tuple[tuple[str, ...], ...]:
+    """The distinct token lists of `names` (see `name_tokens`)."""
+    return tuple(dict.fromkeys(t for t in (name_tokens(name, company) for name in names) if t))
+
+
 @dataclass(frozen=True)
 class Subject:
     """What is compared of a party (a customer) or of a watchlist entry."""
@@ -211,11 +220,8 @@ class Subject:
         birth_dates: Iterable[str] = (),
         countries: Iterable[str] = (),
     ) -> "Subject":
-        unique = tuple(dict.fromkeys(name for name in names if name and name.strip()))
-        company = is_company_schema(schema)
-        tokens = tuple(
-            dict.fromkeys(t for t in (name_tokens(name, company) for name in unique) if t)
-        )
+        unique = unique_names(names)
+        tokens = token_lists(unique, company=is_company_schema(schema))
         return cls(
             schema=schema,
             names=unique,
@@ -293,14 +299,23 @@ def birth_date_text(value: date | None) -> tuple[str, ...]:
 # -- candidate keys -------------------------------------------------------------------
 
 
+def _prefixes(token: str) -> Iterator[str]:
+    yield token[:4]
+    if len(token) >= 4:  # shorter: too many namesakes a letter apart
+        for at in range(4):
+            yield (token[:at] + token[at + 1 :])[:4]
+
+
+@lru_cache(maxsize=200_000)
 def token_keys(token: str) -> tuple[str, ...]:
     """The index keys of one token: its sound (metaphone), its consonant skeleton and
-    its first four letters. Two tokens that `token_similarity` finds close share a key
-    in nearly every case (a typo in the first letters that also changes the sound is
-    the known miss)."""
+    its first four letters, also with each of those letters left out. Two tokens that
+    `token_similarity` finds close share a key: a letter missing, added, changed or
+    swapped in the first four leaves one of the prefixes equal ("Ravikza" and "Raikza"
+    share "raik"), a typo further on leaves the first four alone."""
     if len(token) < 2:
         return ()
-    keys = [f"p:{token[:4]}"]
+    keys = list(dict.fromkeys(f"p:{prefix}" for prefix in _prefixes(token)))
     consonants = skeleton(token)
     if len(consonants) >= 2:
         keys.append(f"k:{consonants}")

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.tasks import TaskResult
 from simple_history.models import HistoricalRecords
 
+from kycregistry.jobs import Job, JobStatus
 from organisations.audit import AuditedHistory
 from organisations.querysets import OrganisationQuerySet
 
@@ -17,17 +19,15 @@ def watchlist_upload_path(instance: Any, filename: str) -> str:
     return f"watchlists/{uuid.uuid4().hex}.dat"
 
 
-class WatchlistStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
+WatchlistStatus = JobStatus
 
 
-class Watchlist(models.Model):
+class Watchlist(Job):
     """A named list of sanctioned persons, PEPs, … of one organisation. Each upload of
     the same name is a new version: its entries replace the previous ones, matched by
-    their source id, and the counts say what was added, changed and removed."""
+    their source id, and the counts say what was added, changed and removed. The
+    import of the latest upload is a job (status, message, attempt, lease:
+    kycregistry/jobs.py): a worker that dies mid-import leaves it to be restarted."""
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -37,9 +37,6 @@ class Watchlist(models.Model):
     )
     name = models.CharField(max_length=200)
     version = models.PositiveIntegerField(default=0, help_text="Imported versions so far.")
-    status = models.CharField(
-        max_length=10, choices=WatchlistStatus, default=WatchlistStatus.QUEUED
-    )
     entry_count = models.PositiveIntegerField(default=0)
     added_count = models.PositiveIntegerField(default=0)
     changed_count = models.PositiveIntegerField(default=0)
@@ -48,7 +45,6 @@ class Watchlist(models.Model):
         default=0, help_text="Records of other schemas (Sanction, Address, …) in the last file."
     )
     line_errors = models.JSONField(default=list, blank=True)
-    message = models.TextField(blank=True)
     file = models.FileField(upload_to=watchlist_upload_path, max_length=255, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
     uploaded_by = models.ForeignKey(
@@ -63,7 +59,7 @@ class Watchlist(models.Model):
     objects = OrganisationQuerySet.as_manager()
     history = HistoricalRecords(
         bases=[AuditedHistory],
-        excluded_fields=["line_errors", "file"],
+        excluded_fields=["line_errors", "file", "lease_expires_at", "task_id"],
         no_db_index=["organisation", "uploaded_by", "api_key"],
     )
 
@@ -76,9 +72,10 @@ class Watchlist(models.Model):
     def __str__(self) -> str:
         return f"{self.name} (v{self.version})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (WatchlistStatus.COMPLETED, WatchlistStatus.FAILED)
+    def enqueue_task(self) -> TaskResult:
+        from screening.tasks import import_watchlist
+
+        return import_watchlist.enqueue(watchlist_id=self.pk)
 
 
 class WatchlistEntry(models.Model):
@@ -123,7 +120,14 @@ class WatchlistKey(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["key", "watchlist"], name="watchlistkey_lookup_idx")]
+        # Covering on PostgreSQL: candidate queries read the index only.
+        indexes = [
+            models.Index(
+                fields=["key", "watchlist"],
+                include=["entry", "name_tokens"],
+                name="watchlistkey_lookup_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -10,7 +10,15 @@ from customers.models import AccountType, Customer
 from relations.models import Connection, Role
 from relations.ownership import ownership_structure, valid_on
 from relations.ownership.walk import MAX_DEPTH
-from screening.matching import COMPANY, PERSON, Subject, birth_date_text
+from screening.index import CandidateIndex
+from screening.matching import (
+    COMPANY,
+    PERSON,
+    Subject,
+    birth_date_text,
+    token_lists,
+    unique_names,
+)
 from screening.models import DERIVED_UBO, SELF
 
 HELD_SUFFIX = "_IN"  # DIRECTOR_IN: the customer is a director of the matched party
@@ -26,6 +34,13 @@ PARTY_FIELDS = (
 )
 
 
+def _names(
+    account_type: int, name: str, given_name: str, family_name: str, legal_name: str
+) -> tuple[str, ...]:
+    person = account_type == AccountType.PERSON
+    return unique_names((name, f"{given_name} {family_name}".strip() if person else legal_name))
+
+
 def _subject(
     account_type: int,
     name: str,
@@ -36,7 +51,7 @@ def _subject(
     country: str,
 ) -> Subject:
     person = account_type == AccountType.PERSON
-    names = [name, f"{given_name} {family_name}".strip() if person else legal_name]
+    names = _names(account_type, name, given_name, family_name, legal_name)
     return Subject.build(
         schema=PERSON if person else COMPANY,
         names=names,
@@ -63,11 +78,29 @@ def _subjects_of(ids: Iterable[int]) -> dict[int, Subject]:
     return {row[0]: _subject(*row[1:]) for row in rows}
 
 
-def subjects_of_organisation(organisation_id: UUID) -> dict[int, Subject]:
+def candidates_in_organisation(
+    organisation_id: UUID, index: CandidateIndex
+) -> tuple[dict[int, Subject], dict[int, set[int]], list[int]]:
     """Every customer of the organisation (any status: an inactive holder still holds)
-    as a party subject, from one query."""
+    as a party of `index`, from one query: (subject of each party with candidates,
+    its candidate entry ids, the ids of the parties without any). Only the parties
+    with candidates are built as subjects: against the few entries of a list update,
+    nearly none."""
     rows = Customer.objects.filter(organisation_id=organisation_id).values_list("pk", *PARTY_FIELDS)
-    return {row[0]: _subject(*row[1:]) for row in rows.iterator(chunk_size=5000)}
+    subjects: dict[int, Subject] = {}
+    candidates: dict[int, set[int]] = {}
+    none: list[int] = []
+    for pk, account_type, *fields in rows.iterator(chunk_size=5000):
+        names = _names(account_type, *fields[:4])
+        found = index.candidates_of_tokens(
+            token_lists(names, company=account_type != AccountType.PERSON)
+        )
+        if found:
+            subjects[pk] = _subject(account_type, *fields)
+            candidates[pk] = found
+        else:
+            none.append(pk)
+    return subjects, candidates, none
 
 
 def _chunks(ids: Iterable[int], size: int = 900) -> Iterable[list[int]]:

@@ -9,18 +9,18 @@ run is waiting.
 from datetime import timedelta
 
 from django.db import transaction
-from django.tasks import default_task_backend, task
+from django.tasks import TaskContext, default_task_backend, task
 from django.utils import timezone
 
 MONITORING_INTERVAL = timedelta(minutes=10)
 
 
-@task()
-def import_watchlist(watchlist_id: int) -> None:
+@task(takes_context=True)
+def import_watchlist(context: TaskContext, watchlist_id: int) -> None:
     # Imported here: the task module is loaded by the worker before apps are ready.
     from screening.services import watchlist_import_run
 
-    watchlist_import_run(watchlist_id=watchlist_id)
+    watchlist_import_run(watchlist_id=watchlist_id, task_id=str(context.task_result.id))
 
 
 @task()

@@ -23,6 +23,10 @@ class WatchlistSerializer(serializers.Serializer):
     )
     fileName = serializers.CharField(source="file_name")
     message = serializers.CharField()
+    attempt = serializers.IntegerField(
+        help_text="1 for the first run of the import; + 1 each time it was restarted after "
+        "its worker stopped."
+    )
     createdAt = IsoMillisDateTimeField(source="created_at")
     updatedAt = IsoMillisDateTimeField(source="updated_at")
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.api.scoping import CustomerScopedMixin
+from kycregistry import jobs
 from kycregistry.api.exceptions import PayloadTooLarge
 from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
@@ -125,7 +126,8 @@ class WatchlistDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
         responses={200: WATCHLIST, **AUTH_ERRORS, **WATCHLIST_NOT_FOUND},
     )
     def get(self, request: Request, watchlist_id: int) -> Response:
-        data = WatchlistSerializer(self.get_watchlist(watchlist_id)).data
+        watchlist = jobs.recover_expired(self.get_watchlist(watchlist_id))
+        data = WatchlistSerializer(watchlist).data
         return envelope(data, "Watchlist fetched successfully")
 
     @extend_schema(

@@ -28,9 +28,9 @@ from screening.models import (
 )
 from screening.parties import (
     PARTY_FIELDS,
+    candidates_in_organisation,
     customers_reaching,
     parties_of,
-    subjects_of_organisation,
 )
 
 FREQUENCIES: dict[str, timedelta] = {
@@ -98,10 +98,10 @@ class Screener:
         self.party_matches: dict[int, list[tuple[int, Match]]] = {}
         self.run = ScreeningRun()
 
-    def _index_for(self, subjects: Iterable[Subject]) -> CandidateIndex | KeyQueryIndex:
+    def _index(self) -> CandidateIndex | KeyQueryIndex:
         if self.index is not None:
             return self.index
-        return KeyQueryIndex(keys=_keys_of(self.organisation.pk))
+        return KeyQueryIndex(organisation_id=self.organisation.pk)
 
     def _load_entries(self, ids: set[int]) -> None:
         missing = sorted(ids - self.entry_subjects.keys())
@@ -119,8 +119,11 @@ class Screener:
 
     def matches(self, subjects: dict[int, Subject]) -> dict[int, list[tuple[int, Match]]]:
         """party id → [(entry id, match)] at or above the threshold."""
-        index = self._index_for(subjects.values())
-        candidates = {pk: index.candidates(subject) for pk, subject in subjects.items()}
+        return self._compare(subjects, self._index().candidates_of(subjects))
+
+    def _compare(
+        self, subjects: dict[int, Subject], candidates: dict[int, set[int]]
+    ) -> dict[int, list[tuple[int, Match]]]:
         self._load_entries(set().union(*candidates.values()) if candidates else set())
         found: dict[int, list[tuple[int, Match]]] = {}
         for pk, entry_ids in candidates.items():
@@ -135,11 +138,15 @@ class Screener:
                     found.setdefault(pk, []).append((entry_id, match))
         return found
 
-    def prime(self, subjects: dict[int, Subject]) -> set[int]:
-        """Score these parties now (a whole organisation at once); returns those with
-        a match."""
-        found = self.matches(subjects)
-        self.run.parties += len(subjects)
+    def prime(self) -> set[int]:
+        """Score every customer of the organisation as a party now (against the loaded
+        index); returns those with a match."""
+        assert self.index is not None, "prime needs a loaded index"
+        subjects, candidates, none = candidates_in_organisation(self.organisation.pk, self.index)
+        found = self._compare(subjects, candidates)
+        self.run.parties += len(subjects) + len(none)
+        for pk in none:
+            self.party_matches[pk] = []
         for pk in subjects:
             self.party_matches[pk] = found.get(pk, [])
         return set(found)
@@ -305,7 +312,7 @@ def _screen_reaching(
     the customers of `book` that can reach a matched party (itself, a connection, an
     ownership chain). The others have no hit to record."""
     organisation = screener.organisation
-    matched = screener.prime(subjects_of_organisation(organisation.pk))
+    matched = screener.prime()
     reaching = customers_reaching(
         organisation_id=organisation.pk, party_ids=matched, as_of=timezone.localdate(now)
     )

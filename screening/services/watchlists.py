@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from imports.sql import copy_rows
+from kycregistry import jobs
 from organisations.audit import Channel, audit_context
 from organisations.models import ApiKey, Organisation
 from screening.index import entry_keys, entry_subject
@@ -25,6 +27,7 @@ BUSY = "Watchlist {name} is being imported; wait until its job ends"
 BATCH = 5000
 ENTRY_FIELDS = ["schema", "name", "aliases", "birth_dates", "countries", "topics", "digest"]
 ENTRY_FIELDS += ["version"]
+KEY_COLUMNS = ("watchlist_id", "entry_id", "key", "name_tokens")
 
 
 def watchlist_upload(
@@ -38,8 +41,6 @@ def watchlist_upload(
     """Store the file and queue its import as the next version of the organisation's
     list `name` (created when new). ValidationError: no name, file too large, or the
     list has an import running."""
-    from screening.tasks import import_watchlist
-
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": "This field is required."})
@@ -54,16 +55,21 @@ def watchlist_upload(
         watchlist, created = Watchlist.objects.select_for_update().get_or_create(
             organisation=organisation, name=name
         )
-        if not created and watchlist.status in (WatchlistStatus.QUEUED, WatchlistStatus.RUNNING):
+        if not created:
+            jobs.recover_expired(watchlist)  # a dead worker's import does not block
+        if not created and not watchlist.is_finished:
             raise ValidationError({"file": BUSY.format(name=name)})
         watchlist.status = WatchlistStatus.QUEUED
         watchlist.message = ""
+        watchlist.attempt = 1
+        watchlist.started_at = watchlist.finished_at = watchlist.lease_expires_at = None
+        watchlist.task_id = ""
         watchlist.file_name = (Path(file.name or "").name or "watchlist")[:255]
         watchlist.uploaded_by = user if user is not None and user.is_authenticated else None  # type: ignore[assignment]
         watchlist.api_key = api_key
         watchlist.file.save("watchlist.dat", file, save=False)
         watchlist.save()
-    import_watchlist.enqueue(watchlist_id=watchlist.pk)
+    jobs.enqueue(watchlist)
     watchlist.refresh_from_db()
     return watchlist
 
@@ -89,47 +95,70 @@ def _entry_fields(record: Record, version: int) -> dict[str, Any]:
     }
 
 
-def _key_rows(entries: list[WatchlistEntry]) -> list[WatchlistKey]:
-    rows: list[WatchlistKey] = []
+def _write_keys(entries: list[WatchlistEntry]) -> None:
+    """The candidate index rows of `entries` (COPY on PostgreSQL: a list has ten key
+    rows per entry)."""
+    rows: list[tuple[int, int, str, int]] = []
     for entry in entries:
         keys, fewest = entry_keys(entry_subject(entry))
-        rows.extend(
-            WatchlistKey(watchlist_id=entry.watchlist_id, entry=entry, key=key, name_tokens=fewest)
-            for key in keys
-        )
-    return rows
-
-
-def _fail(watchlist_id: int, message: str) -> None:
-    Watchlist.objects.filter(pk=watchlist_id).update(
-        status=WatchlistStatus.FAILED, message=message, updated_at=timezone.now()
+        rows.extend((entry.watchlist_id, entry.pk, key, fewest) for key in sorted(keys))
+    if connection.vendor == "postgresql":
+        copy_rows(WatchlistKey._meta.db_table, KEY_COLUMNS, rows)
+        return
+    WatchlistKey.objects.bulk_create(
+        [WatchlistKey(watchlist_id=w, entry_id=e, key=k, name_tokens=n) for w, e, k, n in rows],
+        batch_size=BATCH,
     )
 
 
-def watchlist_import_run(*, watchlist_id: int) -> None:
+def watchlist_import_run(*, watchlist_id: int, task_id: str = "") -> None:
     """The background job: parse the stored file and make it the list's next version.
     Entries keep their identity by source id: new ones are added, those whose content
     changed are updated (their hits may reopen), missing ones are removed. All in one
-    transaction: a failed job changes nothing. Monitored customers are then screened
-    against the added and changed entries."""
-    claimed = Watchlist.objects.filter(pk=watchlist_id, status=WatchlistStatus.QUEUED).update(
-        status=WatchlistStatus.RUNNING
-    )
-    if not claimed:
-        return
+    transaction: a failed job changes nothing. The job holds a lease while it runs
+    (kycregistry/jobs.py): if its worker dies, recovery restarts it. Monitored
+    customers are then screened against the added and changed entries."""
+    lease = jobs.claim(Watchlist, watchlist_id, task_id=task_id)
+    if lease is None:
+        return  # another worker has it, it ran already, or it was given up
     watchlist = Watchlist.objects.select_related("uploaded_by", "api_key").get(pk=watchlist_id)
     try:
-        with watchlist.file.open("rb") as stream:
-            parsed = parse_watchlist(stream)
-        _write_version(watchlist=watchlist, parsed_records=parsed.records, parsed=parsed)
+        with jobs.heartbeat(lease):
+            with watchlist.file.open("rb") as stream:
+                parsed = parse_watchlist(stream)
+            _write_version(
+                watchlist=watchlist, parsed_records=parsed.records, parsed=parsed, lease=lease
+            )
+    except jobs.LeaseLost:
+        logger.warning("Watchlist import %s attempt %s was taken over", watchlist_id, lease.attempt)
     except WatchlistRejected as exc:
-        _fail(watchlist_id, exc.message)
+        lease.fail(exc.message)
     except Exception:
         logger.exception("Watchlist import %s failed", watchlist_id)
-        _fail(watchlist_id, UNEXPECTED)
+        lease.fail(UNEXPECTED)
+    else:
+        lease.release()
+        _settle_index()
 
 
-def _write_version(*, watchlist: Watchlist, parsed_records: dict[str, Record], parsed: Any) -> None:
+def _settle_index() -> None:
+    """PostgreSQL: mark the new key rows visible to all in the visibility map (and
+    refresh the planner's statistics), so that candidate queries read the covering
+    index only; autovacuum would do it later. VACUUM skips the pages already marked,
+    so the cost is that of the rows just written."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {WatchlistKey._meta.db_table}")
+
+
+def _write_version(
+    *,
+    watchlist: Watchlist,
+    parsed_records: dict[str, Record],
+    parsed: Any,
+    lease: jobs.Lease | None = None,
+) -> None:
     from screening.tasks import screen_watchlist_version
 
     version = watchlist.version + 1
@@ -163,7 +192,7 @@ def _write_version(*, watchlist: Watchlist, parsed_records: dict[str, Record], p
                     setattr(entry, name, value)
             WatchlistEntry.objects.bulk_update(entries, ENTRY_FIELDS)
             WatchlistKey.objects.filter(entry__in=entries).delete()
-            WatchlistKey.objects.bulk_create(_key_rows(entries), batch_size=BATCH)
+            _write_keys(entries)
         for start in range(0, len(added), BATCH):
             entries = WatchlistEntry.objects.bulk_create(
                 [
@@ -176,12 +205,15 @@ def _write_version(*, watchlist: Watchlist, parsed_records: dict[str, Record], p
                 ],
                 batch_size=BATCH,
             )
-            WatchlistKey.objects.bulk_create(_key_rows(entries), batch_size=BATCH)
+            _write_keys(entries)
         message = ""
         if parsed.error_count:
             message = f"{parsed.error_count} line(s) could not be read and were skipped"
+        if lease is not None:
+            lease.check()  # on PostgreSQL: recovery waits for this transaction
         watchlist.version = version
         watchlist.status = WatchlistStatus.COMPLETED
+        watchlist.finished_at = timezone.now()
         watchlist.entry_count = len(parsed_records)
         watchlist.added_count = len(added)
         watchlist.changed_count = len(changed)

@@ -123,7 +123,7 @@ def test_the_database_candidate_query_agrees_with_the_index(org):
         ),
     )
     keys = WatchlistKey.objects.all()
-    loaded, queried = CandidateIndex.load(keys=keys), KeyQueryIndex(keys=keys)
+    loaded, queried = CandidateIndex.load(keys=keys), KeyQueryIndex(organisation_id=org.pk)
     for query in (
         person("Sergey Petrov"),
         person("Petrov"),
@@ -134,3 +134,6 @@ def test_the_database_candidate_query_agrees_with_the_index(org):
         assert loaded.candidates(query) == queried.candidates(query), query
     ids = dict(WatchlistKey.objects.values_list("entry__source_id", "entry_id").distinct())
     assert queried.candidates(person("Sergey Petrov")) == {ids["a"], ids["d"]}
+    # Many names in one query: each keeps its own candidates.
+    batch = {1: person("Sergey Petrov"), 2: company("Romashka Trading LLC"), 3: person("Nobody")}
+    assert queried.candidates_of(batch) == {1: {ids["a"], ids["d"]}, 2: {ids["c"]}, 3: set()}
