@@ -51,12 +51,12 @@ def watchlist_upload(
         raise ValidationError(
             {"file": f"The file is too large: {size} bytes (at most {max_bytes()})"}
         )
+    for previous in Watchlist.objects.filter(organisation=organisation, name=name):
+        jobs.recover_expired(previous)  # a dead worker's import is restarted, not waited for
     with transaction.atomic():
         watchlist, created = Watchlist.objects.select_for_update().get_or_create(
             organisation=organisation, name=name
         )
-        if not created:
-            jobs.recover_expired(watchlist)  # a dead worker's import does not block
         if not created and not watchlist.is_finished:
             raise ValidationError({"file": BUSY.format(name=name)})
         watchlist.status = WatchlistStatus.QUEUED

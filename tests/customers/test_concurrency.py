@@ -60,9 +60,7 @@ def test_a_field_definition_deleted_while_a_request_waits_for_it_is_not_found(ap
     from customers.models import CustomerFieldDefinition
     from customers.services import field_definition_delete
 
-    definition = CustomerFieldDefinition.objects.create(
-        organisation=org, key="tier", name="Tier"
-    )
+    definition = CustomerFieldDefinition.objects.create(organisation=org, key="tier", name="Tier")
     raw_auth = api._credentials["HTTP_AUTHORIZATION"]
     locked = threading.Event()
     answers: list[tuple[int, dict]] = []

@@ -137,3 +137,20 @@ def test_the_database_candidate_query_agrees_with_the_index(org):
     # Many names in one query: each keeps its own candidates.
     batch = {1: person("Sergey Petrov"), 2: company("Romashka Trading LLC"), 3: person("Nobody")}
     assert queried.candidates_of(batch) == {1: {ids["a"], ids["d"]}, 2: {ids["c"]}, 3: set()}
+
+
+def test_a_typo_in_the_first_letters_still_finds_the_entry():
+    """A letter missing or changed in the first four of one token: one of the prefixes
+    with a letter left out is shared, so the entry stays a candidate."""
+    for query, listed in (
+        ("Liel Raikza", "Liel Ravikza"),
+        ("Roor Sideovov", "Rotor Sideovov"),
+        ("Ekape Ivivvaan", "Ekarpe Ivivvaan"),
+        ("Liel Rbvikza", "Liel Ravikza"),
+    ):
+        keys, fewest = entry_keys(person(listed))
+        index = CandidateIndex.from_rows((key, 1, fewest) for key in keys)
+        assert index.candidates(person(query)) == {1}, query
+    keys, fewest = entry_keys(person("Liel Ravikza"))
+    index = CandidateIndex.from_rows((key, 1, fewest) for key in keys)
+    assert index.candidates(person("Liel Tomaszewski")) == set()
