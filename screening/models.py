@@ -120,11 +120,10 @@ class WatchlistKey(models.Model):
     )
 
     class Meta:
-        # Covering on PostgreSQL: candidate queries read the index only.
+        # Covering: candidate queries read the index only.
         indexes = [
             models.Index(
-                fields=["key", "watchlist"],
-                include=["entry", "name_tokens"],
+                fields=["key", "watchlist", "entry", "name_tokens"],
                 name="watchlistkey_lookup_idx",
             )
         ]

@@ -66,6 +66,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='watchlistkey',
-            index=models.Index(fields=['key', 'watchlist'], include=('entry', 'name_tokens'), name='watchlistkey_lookup_idx'),
+            index=models.Index(fields=['key', 'watchlist', 'entry', 'name_tokens'], name='watchlistkey_lookup_idx'),
         ),
     ]
