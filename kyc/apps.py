@@ -17,3 +17,4 @@ class KycConfig(AppConfig):
         events.subscribe(events.ConnectionsChanged, rescore_on_connections)
         events.subscribe(events.ScreeningHitsFound, rescore_on_screening)
         events.subscribe(events.ScreeningHitsReviewed, rescore_on_screening)
+        events.subscribe(events.ScreeningHitsRemoved, rescore_on_screening)

@@ -66,7 +66,7 @@ def rescore_on_customers(event: events.CustomersWritten) -> None:
 
 
 def rescore_on_screening(
-    event: events.ScreeningHitsFound | events.ScreeningHitsReviewed,
+    event: events.ScreeningHitsFound | events.ScreeningHitsReviewed | events.ScreeningHitsRemoved,
 ) -> None:
     """Open and confirmed hits score (factor screening_hit)."""
     customers_rescore(

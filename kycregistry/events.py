@@ -331,6 +331,17 @@ class ScreeningHitsFound:
 
 
 @dataclass(frozen=True, slots=True)
+class ScreeningHitsRemoved:
+    """Hits were deleted with their watchlist entries (gone from a new version of the
+    list, or the list deleted): the customers they belonged to."""
+
+    organisation_id: UUID
+    customer_ids: frozenset[int]
+    channel: str = "system"
+    actor_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ScreeningHitsReviewed:
     """An analyst confirmed or dismissed hits (ids of `screening.ScreeningHit` rows)."""
 

@@ -7,14 +7,21 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from imports.sql import copy_rows
-from kycregistry import jobs
-from organisations.audit import Channel, audit_context
+from kycregistry import events, jobs
+from organisations.audit import Channel, audit_context, current_actor
 from organisations.models import ApiKey, Organisation
 from screening.index import entry_keys, entry_subject
-from screening.models import Watchlist, WatchlistEntry, WatchlistKey, WatchlistStatus
+from screening.models import (
+    ScreeningHit,
+    Watchlist,
+    WatchlistEntry,
+    WatchlistKey,
+    WatchlistStatus,
+)
 from screening.parsers import Record, WatchlistRejected, max_bytes, parse_watchlist
 
 if TYPE_CHECKING:
@@ -75,11 +82,31 @@ def watchlist_upload(
 
 
 def watchlist_delete(*, watchlist: Watchlist) -> None:
-    """Delete the list, its entries and the hits on them (their history stays)."""
+    """Delete the list, its entries and the hits on them (their history stays); the
+    customers who had hits are rescored."""
     with transaction.atomic():
+        holders = _hit_holders(ScreeningHit.objects.filter(entry__watchlist=watchlist))
         if watchlist.file:
             watchlist.file.delete(save=False)
         watchlist.delete()
+        _announce_removed(watchlist.organisation_id, holders)
+
+
+def _hit_holders(hits: QuerySet[ScreeningHit]) -> set[int]:
+    return set(hits.values_list("customer_id", flat=True).distinct())
+
+
+def _announce_removed(organisation_id: Any, customer_ids: set[int]) -> None:
+    if customer_ids:
+        channel, actor_id = events.actor_names(current_actor())
+        events.announce(
+            events.ScreeningHitsRemoved(
+                organisation_id=organisation_id,
+                customer_ids=frozenset(customer_ids),
+                channel=channel,
+                actor_id=actor_id,
+            )
+        )
 
 
 def _entry_fields(record: Record, version: int) -> dict[str, Any]:
@@ -180,10 +207,14 @@ def _write_version(
             if sid in existing and existing[sid] != record.digest
         ]
         removed = [sid for sid in existing if sid not in parsed_records]
+        holders: set[int] = set()
         for start in range(0, len(removed), BATCH):
-            WatchlistEntry.objects.filter(
+            gone = WatchlistEntry.objects.filter(
                 watchlist=watchlist, source_id__in=removed[start : start + BATCH]
-            ).delete()
+            )
+            holders |= _hit_holders(ScreeningHit.objects.filter(entry__in=gone))
+            gone.delete()
+        _announce_removed(watchlist.organisation_id, holders)
         for start in range(0, len(changed), BATCH):
             chunk = changed[start : start + BATCH]
             entries = list(WatchlistEntry.objects.filter(watchlist=watchlist, source_id__in=chunk))

@@ -51,3 +51,40 @@ def test_a_dismissed_hit_scores_nothing(api, org):
     )
     assert response.status_code == 200, response.json()
     assert screening_factors(api, "P-1") == (0, [])
+
+
+def test_a_hit_whose_entry_leaves_the_list_no_longer_scores(api, org):
+    from screening.models import ScreeningHit
+    from tests.screening.factories import SANCTIONS, ftm, ftm_lines, upload_list
+
+    upload_list(org, SANCTIONS)
+    person = PersonFactory(
+        organisation=org,
+        reference_id="P-1",
+        given_name="Sergey",
+        family_name="Petrov",
+        name="Sergey Petrov",
+    )
+    response = api.post("/api/v1/customers/P-1/screen")
+    assert response.status_code == 200, response.json()
+    hit = ScreeningHit.objects.get(customer=person)
+    api.patch(f"/api/v1/screening-hits/{hit.pk}", {"status": "confirmed"}, format="json")
+    assert screening_factors(api, "P-1")[0] == 50
+
+    # The next version of the list no longer names him: the hit goes, so do its points.
+    upload_list(org, ftm_lines(ftm("ru-romashka", "Company", ["ООО Ромашка"])))
+    assert not ScreeningHit.objects.filter(customer=person).exists()
+    assert screening_factors(api, "P-1") == (0, [])
+
+
+def test_deleting_a_list_rescores_the_customers_it_hit(api, org):
+    from screening.models import Watchlist
+
+    person = PersonFactory(organisation=org, reference_id="P-1", name="Sergei Petrov")
+    hit = screening_hit_for(person)
+    customers_rescore(organisation_id=org.pk, ids=[person.pk], why="test")
+    assert screening_factors(api, "P-1")[0] == 10
+    watchlist = Watchlist.objects.get(pk=hit.entry.watchlist_id)
+    response = api.delete(f"/api/v1/watchlists/{watchlist.pk}")
+    assert response.status_code == 200, response.json()
+    assert screening_factors(api, "P-1") == (0, [])
