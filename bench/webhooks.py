@@ -160,9 +160,13 @@ def outbox_cost(url: str, upserts: int) -> None:
     written = Delivery.objects.filter(organisation=subscribed).count()
     queries = {}
     for label, org in (("plain", plain), ("subscribed", subscribed)):
+        connection.queries_log.clear()  # DEBUG's log is full: capture counts from empty
         with CaptureQueriesContext(connection) as captured:
             timed_upsert(org, {"referenceId": "P-Q", "name": "Q", "accountTypeId": 1})
         queries[label] = len(captured.captured_queries)
+        if os.environ.get("BENCH_SHOW_SQL"):
+            for query in captured.captured_queries:
+                print(label, query["time"], query["sql"][:140])
     plain_ms = statistics.median(times["plain"]) * 1000
     subscribed_ms = statistics.median(times["subscribed"]) * 1000
     # The added cost is the median of the paired differences (each subscribed upsert
