@@ -4,7 +4,9 @@ The keys of every entry token are rows of `WatchlistKey` (written at import). A 
 candidates are the entries that share keys with at least two of its tokens (or with
 its only token, or with all of a one-token entry's): "Sergey Petrov" is compared with
 the Petrovs called Sergey/Sergei/Serhiy, never with every Petrov nor every Sergey. The
-same code runs on SQLite and PostgreSQL: the database only returns key rows.
+rule is applied in Python over loaded postings (`CandidateIndex`, a whole book) or by
+one portable SQL query (`KeyQueryIndex`, a few customers): the same answer on SQLite
+and PostgreSQL.
 """
 
 from collections.abc import Iterable, Iterator
@@ -131,8 +133,8 @@ _PARAMS_PER_KEY = 4
 class KeyQueryIndex:
     """The candidate rule of `CandidateIndex`, asked of the database: for screening a
     few customers, reading every posting of their keys would cost more. All names of a
-    batch go in one query (a few hundred keys each), answered from the covering index
-    on (key, watchlist) without reading the table."""
+    batch go in one query (a few hundred keys each), answered from the index on
+    (key, watchlist, entry, name_tokens) without reading the table."""
 
     organisation_id: Any
 
@@ -169,8 +171,9 @@ class KeyQueryIndex:
         chunk: list[tuple[int, int, int, str]] = []
         for position, row in enumerate(rows):
             chunk.append(row)
-            last = position + 1 == len(rows) or rows[position + 1][0] != row[0]
-            if last and (position + 1 == len(rows) or len(chunk) * _PARAMS_PER_KEY >= KEY_CHUNK):
+            end = position + 1 == len(rows)
+            name_ends = end or rows[position + 1][0] != row[0]
+            if end or (name_ends and len(chunk) * _PARAMS_PER_KEY >= KEY_CHUNK):
                 yield from self._run(chunk, organisation)
                 chunk = []
 

@@ -123,8 +123,8 @@ def _entry_fields(record: Record, version: int) -> dict[str, Any]:
 
 
 def _write_keys(entries: list[WatchlistEntry]) -> None:
-    """The candidate index rows of `entries` (COPY on PostgreSQL: a list has ten key
-    rows per entry)."""
+    """The candidate index rows of `entries` (COPY on PostgreSQL: an entry has a dozen
+    key rows or more)."""
     rows: list[tuple[int, int, str, int]] = []
     for entry in entries:
         keys, fewest = entry_keys(entry_subject(entry))
