@@ -150,7 +150,7 @@ class KeyQueryIndex:
             for tokens in subject.token_lists:
                 full = list(dict.fromkeys(token for token in tokens if len(token) >= 2))
                 seen: set[str] = set()
-                name_rows = []
+                name_rows: list[tuple[int, str]] = []
                 for number, token in enumerate(full):
                     own = [key for key in token_keys(token) if key not in seen]
                     seen.update(own)

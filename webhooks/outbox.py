@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from customers.models import Customer, CustomerFieldDefinition, CustomerStatus
@@ -92,7 +93,7 @@ def _write_deliveries(rows: list[tuple[Any, ...]]) -> None:
 
 # The columns `outbox_write` fills, in its rows' order.
 INSERTED = [
-    Delivery._meta.get_field(name)
+    cast(Field[Any, Any], Delivery._meta.get_field(name))
     for name in (
         "organisation",
         "endpoint",
@@ -115,7 +116,7 @@ def _insert_deliveries(rows: list[tuple[Any, ...]]) -> None:
     organisation, and the ORM's bulk_create (model instances, RETURNING the ids) costs
     twice the statement itself there."""
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in INSERTED)
+    columns = ", ".join(quote(str(field.column)) for field in INSERTED)
     placeholders = "(" + ", ".join(["%s"] * len(INSERTED)) + ")"
     params = [
         field.get_db_prep_save(value, connection)
