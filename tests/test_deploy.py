@@ -229,3 +229,12 @@ def test_sqlite_file_database_takes_concurrent_writers(deployed):
         "print(Customer.objects.filter(organisation__slug='concurrency').count())",
     )
     assert count.stdout.strip() == "25", count.stderr
+
+
+@pytest.mark.parametrize(("level", "logged"), [("ERROR", ""), ("WARNING", "Not Found: /x")])
+def test_the_log_level_applies_to_djangos_own_loggers(tmp_path, level, logged):
+    code = "import logging; logging.getLogger('django.request').warning('Not Found: /x')"
+    result = manage(production_env(tmp_path, DJANGO_LOG_LEVEL=level), "shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().endswith(logged)
+    assert ("Not Found" in result.stderr) == bool(logged)

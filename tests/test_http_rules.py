@@ -139,6 +139,12 @@ LIST_OPERATIONS = [
     ("/api/v1/customers", "get"),
     ("/api/v1/customer-fields", "get"),
     ("/api/v1/customers/bulk-upload", "get"),
+    ("/api/v1/sessions", "get"),
+    ("/api/v1/customers/{reference_id}/sessions", "get"),
+    ("/api/v1/watchlists", "get"),
+    ("/api/v1/customers/{reference_id}/screening-hits", "get"),
+    ("/api/v1/webhooks", "get"),
+    ("/api/v1/webhooks/{endpoint_id}/deliveries", "get"),
 ]
 
 

@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import time
@@ -84,14 +83,17 @@ def live(tmp_path_factory) -> Iterator[tuple[str, str]]:
     )
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip().splitlines()[-1]
+    # The server's log goes to a file: a pipe nobody reads fills up after a few hundred
+    # logged lines and then blocks every worker on its next log write.
+    log_path = tmp_path / "gunicorn.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "kycregistry.wsgi:application"],
         cwd=ROOT,
         # A slow answer on a loaded machine (the 10,000-row template) is not a hang.
         env={**env, "GUNICORN_WORKERS": "2", "GUNICORN_TIMEOUT": "300"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log,
     )
     try:
         deadline = time.monotonic() + 30
@@ -103,7 +105,7 @@ def live(tmp_path_factory) -> Iterator[tuple[str, str]]:
                     break
             except OSError:
                 pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert server.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "gunicorn did not start in 30 s"
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}", key
@@ -114,12 +116,15 @@ def live(tmp_path_factory) -> Iterator[tuple[str, str]]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+        log.close()
         next(databases, None)
 
 
 def run_schemathesis(base: str, key: str, seed: int, report: Path) -> subprocess.CompletedProcess:
     command = [
         str(Path(PYTHON).parent / "st"),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{base}/api/v1/schema/?format=json",
         "--header",
@@ -180,16 +185,6 @@ def test_schemathesis_finds_nothing(live, seed, tmp_path):
         )
     result = run_schemathesis(base, key, seed, tmp_path / "events.ndjson")
     summary = result.stdout[-6000:]
-    timeouts_only = (
-        result.returncode != 0
-        and "Network Error" in result.stdout
-        and not re.search(r"\bST\d{3}\b", result.stdout)
-    )
-    if timeouts_only:
-        # Open problem: now and then a fuzzed request to a connection's URL waits past
-        # the timeout (no database lock held, no check failed). Shown, not hidden;
-        # any failed check still fails the test.
-        pytest.xfail(f"seed {seed}: a request timed out (see README)\n{summary}")
     assert result.returncode == 0, (
         f"seed {seed}: replay with KYC_SCHEMATHESIS_SEED={seed}\n{summary}"
     )

@@ -179,7 +179,8 @@ def page_of(request: Request, queryset: Any) -> tuple[list[Any], dict[str, int]]
     size = min(max(values["size"], 1), MAX_SIZE)
     number = values["page"]
     total = queryset.count()
-    rows = list(queryset[number * size : (number + 1) * size])
+    # Past the end: no rows (and no OFFSET beyond what a database integer holds).
+    rows = list(queryset[number * size : (number + 1) * size]) if number * size < total else []
     page = {
         "size": size,
         "totalElements": total,

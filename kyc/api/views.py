@@ -44,10 +44,6 @@ SESSION_NOT_FOUND = {404: error_response('"Session not found" (also another orga
 SESSION = envelope_schema("SessionEnvelope", SessionOutputSerializer())
 RISK_PROFILE = envelope_schema("RiskProfileEnvelope", RiskProfileSerializer())
 RISK_RULES = envelope_schema("RiskRulesEnvelope", RiskRulesSerializer())
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int),
-    OpenApiParameter("pageSize", int, description="Default 20, at most 100."),
-]
 
 
 class SessionPagination(PagePagination):
@@ -61,6 +57,8 @@ def _session_page_schema() -> Any:
 
 
 class SessionListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
+    list_pagination = SessionPagination  # page, pageSize, cursor and their errors
+
     @extend_schema(
         operation_id="sessions_list",
         summary="List KYC sessions",
@@ -71,7 +69,6 @@ class SessionListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
             OpenApiParameter(
                 "createdBefore", str, description="ISO date (whole day) or datetime, inclusive."
             ),
-            *PAGE_PARAMETERS,
         ],
         responses={200: _session_page_schema(), **INVALID, **AUTH_ERRORS},
     )
@@ -144,10 +141,11 @@ class SessionDetailView(ScopedAPIMixin, APIView):  # type: ignore[misc]
 
 
 class CustomerSessionsView(CustomerScopedMixin, APIView):  # type: ignore[misc]
+    list_pagination = SessionPagination
+
     @extend_schema(
         operation_id="customer_sessions_list",
         summary="A customer's KYC sessions, newest first",
-        parameters=PAGE_PARAMETERS,
         responses={200: _session_page_schema(), **INVALID, **AUTH_ERRORS, **CUSTOMER_NOT_FOUND},
     )
     def get(self, request: Request, reference_id: str) -> Response:

@@ -214,16 +214,17 @@ class PagePagination(PageNumberPagination):
     cursor_mode = False
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self._positive_int(request, self.page_query_param)
         if self.cursor_query_param in request.query_params:
             return self.paginate_by_cursor(queryset, request)
-        self._positive_int(request, self.page_query_param)
         try:
             return super().paginate_queryset(queryset, request, view)
         except NotFound:
             raise NotFound("Invalid page: past the last page.") from None
 
     def paginate_by_cursor(self, queryset: QuerySet[Any], request: Request) -> list[Any]:
-        """`page` is ignored: the cursor says where the page starts."""
+        """`page` is ignored (it must still be valid): the cursor says where the page
+        starts."""
         self.cursor_mode = True
         self.request = request
         self.page_size_used = size = self.get_page_size(request)

@@ -85,4 +85,7 @@ class ApiAutoSchema(AutoSchema):
         for code, description in extra.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(error_response(description), code)
+            elif description not in responses[code]["description"]:
+                # e.g. a customer's list: "Customer not found", or a page past the end
+                responses[code]["description"] += f" Or: {description}"
         return operation

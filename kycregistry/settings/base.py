@@ -214,6 +214,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # Django sets its own loggers to INFO: without this, DJANGO_LOG_LEVEL=ERROR would
+    # still log a warning for every 4xx answer.
+    "loggers": {"django": {"handlers": [], "level": env_str("DJANGO_LOG_LEVEL", "INFO")}},
 }
 
 # Product settings (README "Configuration").

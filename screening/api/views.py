@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.api.scoping import CustomerScopedMixin
+from customers.models import MonitoringFrequency
+from customers.validation.values import require_object
 from kycregistry import jobs
 from kycregistry.api.exceptions import PayloadTooLarge
 from kycregistry.api.pagination import PagePagination
@@ -64,6 +66,7 @@ class HitPagination(PagePagination):
 
 
 class WatchlistListView(ScopedAPIMixin, APIView):  # type: ignore[misc]
+    list_pagination = WatchlistPagination  # page, pageSize, cursor and their errors
     parser_classes = [MultiPartParser]
 
     @extend_schema(
@@ -160,6 +163,8 @@ class CustomerScreenView(CustomerScopedMixin, APIView):  # type: ignore[misc]
 
 
 class CustomerHitsView(CustomerScopedMixin, APIView):  # type: ignore[misc]
+    list_pagination = HitPagination
+
     @extend_schema(
         operation_id="customers_screening_hits",
         summary="A customer's screening hits",
@@ -210,8 +215,10 @@ class CustomerMonitorView(CustomerScopedMixin, APIView):  # type: ignore[misc]
     )
     def post(self, request: Request, reference_id: str) -> Response:
         customer = self.get_customer(reference_id)
-        data = request.data if isinstance(request.data, dict) else {}
-        customer = customer_monitor_start(customer=customer, frequency=data.get("frequency"))
+        data = request.data  # no body: {}, the default frequency
+        require_object(data)
+        frequency = data.get("frequency", MonitoringFrequency.DAILY)
+        customer = customer_monitor_start(customer=customer, frequency=frequency)
         return envelope(MonitoringStateSerializer(customer).data, "Customer added to monitoring")
 
     @extend_schema(

@@ -420,13 +420,12 @@ def _announce_monitoring(customer: Customer) -> None:
 
 
 def customer_monitor_start(
-    *, customer: Customer, frequency: Any = None, now: datetime | None = None
+    *, customer: Customer, frequency: Any = MonitoringFrequency.DAILY, now: datetime | None = None
 ) -> Customer:
     """Add the customer to monitoring (`frequency` daily — the default —, weekly or
     monthly), screen it at once and schedule the next screening."""
     from screening.tasks import ensure_monitoring_scheduled
 
-    frequency = MonitoringFrequency.DAILY if frequency in (None, "") else frequency
     if frequency not in MonitoringFrequency.values:
         raise ValidationError({"frequency": BAD_FREQUENCY})
     now = now or timezone.now()

@@ -417,6 +417,17 @@ def test_seed_list_page_is_zero_based(api):
     assert second["metadata"]["page"]["number"] == 1
     assert [c["id"] for c in second["data"]["clients"]] == [corporate["id"]]
     assert api.get("/api/v1/clients?page=-1").status_code == 400
+    # Past the end, however far (an OFFSET beyond 64 bits too): no clients, the page echoed.
+    for number in (1, 2**61 + 1):
+        beyond = api.get(f"/api/v1/clients?size=20&page={number}")
+        assert beyond.status_code == 200
+        assert beyond.json()["data"]["clients"] == []
+        assert beyond.json()["metadata"]["page"] == {
+            "size": 20,
+            "totalElements": 3,
+            "totalPages": 1,
+            "number": number,
+        }
 
 
 def test_unknown_client_is_404(api):

@@ -118,6 +118,13 @@ def test_with_a_cursor_page_is_ignored(api, customers):
     assert with_page == api.get(URL, {"cursor": "", "pageSize": 2}).json()
 
 
+@pytest.mark.parametrize("page", ["", "0", "x"])
+def test_with_a_cursor_an_invalid_page_is_still_400(api, customers, page):
+    response = api.get(URL, {"cursor": "", "page": page})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page": ["Must be a positive integer."]}
+
+
 def test_a_cursor_made_for_another_ordering_is_400(api, customers):
     cursor = api.get(URL, {"cursor": "", "pageSize": 2}).json()["meta"]["nextCursor"]
     response = api.get(URL, {"cursor": cursor, "ordering": "name"})

@@ -186,6 +186,30 @@ def test_monitor_defaults_to_daily_and_refuses_other_frequencies(api, director_h
     assert bad.json()["errors"] == {"frequency": ["frequency must be daily, weekly or monthly"]}
 
 
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"frequency": None}, {"frequency": ["frequency must be daily, weekly or monthly"]}),
+        ({"frequency": ""}, {"frequency": ["frequency must be daily, weekly or monthly"]}),
+    ],
+)
+def test_monitor_refuses_a_null_or_empty_frequency(api, director_hit, body, errors):
+    response = api.post("/api/v1/customers/CO-1/monitor", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == errors
+    assert Customer.objects.get(reference_id="CO-1").monitored is False
+
+
+@pytest.mark.parametrize(("body", "kind"), [('["daily"]', "an array"), ("null", "null")])
+def test_monitor_refuses_a_body_that_is_not_an_object(api, director_hit, body, kind):
+    response = api.generic(
+        "POST", "/api/v1/customers/CO-1/monitor", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == f"Request body must be a JSON object, not {kind}."
+    assert Customer.objects.get(reference_id="CO-1").monitored is False
+
+
 def test_read_only_key_gets_403_on_every_write(readonly_api, org, director_hit):
     watchlist = Watchlist.objects.get()
     hit_id = 1

@@ -63,6 +63,8 @@ def _with_secret(endpoint: Endpoint, secret: str) -> dict:
 
 
 class EndpointListView(WebhookViewMixin, APIView):  # type: ignore[misc]
+    list_pagination = EndpointPagination  # page, pageSize, cursor and their errors
+
     @extend_schema(
         operation_id="webhooks_list",
         summary="List webhook endpoints",
@@ -152,13 +154,13 @@ class EndpointPingView(WebhookViewMixin, APIView):  # type: ignore[misc]
 
 
 class DeliveryListView(WebhookViewMixin, APIView):  # type: ignore[misc]
+    list_pagination = DeliveryPagination
+
     @extend_schema(
         operation_id="webhook_deliveries_list",
         summary="The endpoint's delivery log (newest first)",
         parameters=[
             OpenApiParameter("status", str, enum=["pending", "delivered", "failed"]),
-            OpenApiParameter("page", int),
-            OpenApiParameter("pageSize", int, description="Default 20, at most 100."),
         ],
         responses={
             200: DeliveryPagination().get_paginated_response_schema(
