@@ -194,9 +194,10 @@ def clean_text(
     return value
 
 
-def require_object(data: Any) -> None:
+def require_object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError(f"Request body must be a JSON object, not {describe(data)}.")
+    return data
 
 
 def clean_reference_id(value: Any, *, path: str = "referenceId") -> str:

@@ -215,8 +215,7 @@ class CustomerMonitorView(CustomerScopedMixin, APIView):  # type: ignore[misc]
     )
     def post(self, request: Request, reference_id: str) -> Response:
         customer = self.get_customer(reference_id)
-        data = request.data  # no body: {}, the default frequency
-        require_object(data)
+        data = require_object(request.data)  # no body: {}, the default frequency
         frequency = data.get("frequency", MonitoringFrequency.DAILY)
         customer = customer_monitor_start(customer=customer, frequency=frequency)
         return envelope(MonitoringStateSerializer(customer).data, "Customer added to monitoring")
