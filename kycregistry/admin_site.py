@@ -15,6 +15,11 @@ type PageUrls = Callable[[admin.AdminSite], list[URLPattern]]
 
 
 class AdminSite(admin.AdminSite):
+    site_header = "kycregistry"
+    site_title = "kycregistry"
+    index_title = "Dashboard"
+    site_url = None  # `/` is the admin itself; the header links the API docs instead
+
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
         self._pages: list[tuple[str, PageUrls]] = []
