@@ -7,8 +7,10 @@ need to know about it.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver, include, path
 
 type PageUrls = Callable[[admin.AdminSite], list[URLPattern]]
@@ -28,6 +30,17 @@ class AdminSite(admin.AdminSite):
         """Mount the pages `urls(site)` returns under `/admin/<prefix>`, e.g.
         prefix "customers/customer/" puts them beside the customer admin's own."""
         self._pages.append((prefix, urls))
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The dashboard: counts that link to their filtered lists, recent activity."""
+        from kycregistry.dashboard import dashboard_counts, recent_activity
+
+        context = {
+            "dashboard_counts": dashboard_counts(request),
+            "recent_activity": recent_activity(request),
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         # Before the model admins': their catch-all `<object_id>/` would shadow them.
