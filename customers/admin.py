@@ -62,13 +62,17 @@ CONNECTION_FIELDS = ("role", "ownership_percentage", "valid_from", "valid_to")
 
 logger = logging.getLogger(__name__)
 
-STATUS_COLOURS = {CustomerStatus.ACTIVE: "green", CustomerStatus.INACTIVE: "grey"}
-ONBOARDING_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {CustomerStatus.ACTIVE: "green", CustomerStatus.INACTIVE: "grey"}
+ONBOARDING_COLOURS: dict[str, str] = {
     OnboardingStatus.PENDING: "amber",
     OnboardingStatus.APPROVED: "green",
     OnboardingStatus.REJECTED: "red",
 }
-RISK_BADGE_COLOURS = {RiskLevel.LOW: "green", RiskLevel.MEDIUM: "amber", RiskLevel.HIGH: "red"}
+RISK_BADGE_COLOURS: dict[str, str] = {
+    RiskLevel.LOW: "green",
+    RiskLevel.MEDIUM: "amber",
+    RiskLevel.HIGH: "red",
+}
 
 
 def badge(text: str, colour: str) -> str:

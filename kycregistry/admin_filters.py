@@ -33,7 +33,7 @@ class DateRangeFilter(admin.FieldListFilter):
         super().__init__(field, request, params, model, model_admin, field_path)
         self.title = f"{self.title} (range)"
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [self.lookup_since, self.lookup_until]
 
     def has_output(self) -> bool:

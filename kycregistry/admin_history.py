@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.utils import quote
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
@@ -57,15 +58,15 @@ def readable_value(model_field: models.Field[Any, Any] | None, value: Any) -> st
 def field_label(model: type[models.Model], name: str) -> str:
     """The verbose name of a model or history field, or of an admin method."""
     try:
-        return str(capfirst(model._meta.get_field(name).verbose_name))
-    except Exception:
+        return str(capfirst(model._meta.get_field(name).verbose_name))  # type: ignore[union-attr]
+    except FieldDoesNotExist:
         return str(capfirst(name.replace("_", " ")))
 
 
 def record_field_value(record: Any, name: str) -> str:
     try:
         model_field = record._meta.get_field(name)
-    except Exception:
+    except FieldDoesNotExist:
         return readable_value(None, getattr(record, name, None))
     if model_field.is_relation:
         value = getattr(record, name, None)
