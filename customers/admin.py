@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -223,13 +223,13 @@ class CustomerAdmin(
     list_display = (
         "reference_id",
         "name_line",
-        "account_type",
+        "type_name",
         "status_badge",
         "risk_badge",
         "onboarding_badge",
         "review_badge",
         "country",
-        "last_screening_date",
+        "last_screened",
     )
     list_display_links = ("reference_id", "name_line")
     list_filter = (
@@ -359,6 +359,15 @@ class CustomerAdmin(
     @admin.display(description="name", ordering="name")
     def name_line(self, obj: Customer) -> str:
         return format_html('<span class="one-line" title="{}">{}</span>', obj.name, obj.name)
+
+    @admin.display(description="type", ordering="account_type")
+    def type_name(self, obj: Customer) -> str:
+        return obj.get_account_type_display()
+
+    @admin.display(description="last screened", ordering="last_screening_date")
+    def last_screened(self, obj: Customer) -> str:
+        when = obj.last_screening_date
+        return formats.date_format(timezone.localtime(when), "SHORT_DATE_FORMAT") if when else EMPTY
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Customer) -> str:

@@ -21,6 +21,8 @@ class AdminSite(admin.AdminSite):
     site_title = "kycregistry"
     index_title = "Dashboard"
     site_url = None  # `/` is the admin itself; the header links the API docs instead
+    # The dashboard lists the apps; without the sidebar lists get the window's width.
+    enable_nav_sidebar = False
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
