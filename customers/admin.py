@@ -35,7 +35,7 @@ from customers.services import (
     field_definition_update,
 )
 from customers.text import fold
-from kyc.admin import RISK_READONLY, CustomerRiskAdminMixin, SessionInline
+from kyc.admin import RISK_CLASSES, RISK_READONLY, CustomerRiskAdminMixin, SessionInline
 from kycregistry.admin import (
     TenantHistoryMixin,
     TenantInline,
@@ -67,11 +67,6 @@ ONBOARDING_COLOURS: dict[str, str] = {
     OnboardingStatus.PENDING: "amber",
     OnboardingStatus.APPROVED: "green",
     OnboardingStatus.REJECTED: "red",
-}
-RISK_BADGE_COLOURS: dict[str, str] = {
-    RiskLevel.LOW: "green",
-    RiskLevel.MEDIUM: "amber",
-    RiskLevel.HIGH: "red",
 }
 
 
@@ -377,7 +372,12 @@ class CustomerAdmin(
     def risk_badge(self, obj: Customer) -> str:
         if not obj.risk_level:
             return EMPTY
-        return badge(f"{obj.risk_level} ({obj.risk_score})", RISK_BADGE_COLOURS[obj.risk_level])
+        return format_html(
+            '<span class="risk-badge risk-{}">{} ({})</span>',
+            RISK_CLASSES[obj.risk_level],
+            obj.risk_level,
+            obj.risk_score,
+        )
 
     @admin.display(description="onboarding", ordering="onboarding_status")
     def onboarding_badge(self, obj: Customer) -> str:
