@@ -1,6 +1,8 @@
 """The dashboard (admin index): counts scoped like the lists, each linking to the list
 that shows exactly those rows; recent activity in words."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -138,3 +140,24 @@ def test_recent_activity_in_words_with_links_and_never_another_organisations(
     assert latest.url == reverse("admin:customers_customer_change", args=[company.pk])
     assert {a.subject for a in activity[1:]} == {str(company), str(person)}
     assert "Secret Outsider" not in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["index", "list", "history"])
+def test_pages_need_no_inline_style_or_script(client, org, page):
+    """The frame's pages keep to a CSP without 'unsafe-inline' for styles or scripts."""
+    customer = PersonFactory(organisation=org, risk_level=RiskLevel.HIGH, risk_score=80)
+    client.force_login(make_staff(org))
+    url = {
+        "index": reverse("admin:index"),
+        "list": reverse("admin:customers_customer_changelist"),
+        "history": reverse("admin:customers_customer_history", args=[customer.pk]),
+    }[page]
+    content = client.get(url).content.decode()
+    assert " style=" not in content
+    assert "<style" not in content
+    assert not re.search(r"<script(?![^>]*\bsrc=)", content)
+
+
+def test_root_redirects_to_the_admin(client):
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/admin/")

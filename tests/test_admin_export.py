@@ -2,6 +2,7 @@
 whole filtered list with "select all"; values never become live formulas."""
 
 import csv
+import datetime
 import io
 import logging
 
@@ -9,7 +10,7 @@ import pytest
 from django.contrib.admin import helpers
 from openpyxl import load_workbook
 
-from customers.models import OnboardingStatus
+from customers.models import Customer, OnboardingStatus
 from tests.admin_support import ANALYST, make_staff
 from tests.factories import PersonFactory
 
@@ -131,3 +132,38 @@ def test_an_analyst_may_export(client, org):
     customer = PersonFactory(organisation=org, name="Read only")
     _, row = csv_rows(export(client, "export_csv", [customer.pk]))
     assert row[1] == "Read only"
+
+
+def test_created_date_range_filter_lists_the_days_inclusive(officer, org):
+    days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    made = {}
+    for day in days:
+        customer = PersonFactory(organisation=org, name=f"Made {day}")
+        Customer.objects.filter(pk=customer.pk).update(
+            created_at=datetime.datetime.fromisoformat(f"{day}T12:00:00+00:00")
+        )
+        made[day] = customer.pk
+    response = officer.get(
+        CUSTOMERS, {"created_at__date__gte": "2026-03-02", "created_at__date__lte": "2026-03-03"}
+    )
+    assert {c.pk for c in response.context["cl"].result_list} == {
+        made["2026-03-02"],
+        made["2026-03-03"],
+    }
+    content = response.content.decode()
+    assert 'name="created_at__date__gte" value="2026-03-02"' in content
+    only_since = officer.get(CUSTOMERS, {"created_at__date__gte": "2026-03-04"})
+    assert [c.pk for c in only_since.context["cl"].result_list] == [made["2026-03-04"]]
+
+
+def test_a_malformed_date_is_refused_not_a_500(officer, org):
+    response = officer.get(CUSTOMERS, {"created_at__date__gte": "not-a-date"})
+    assert (response.status_code, response["Location"]) == (302, f"{CUSTOMERS}?e=1")
+
+
+def test_needs_review_shows_only_when_true(officer, org):
+    PersonFactory(organisation=org, name="Fine")
+    PersonFactory(organisation=org, name="Flagged", needs_review=True)
+    content = officer.get(CUSTOMERS).content.decode()
+    assert content.count('<span class="badge badge-red">Needs review</span>') == 1
+    assert "icon-no.svg" not in content
