@@ -101,21 +101,24 @@ def dashboard_counts(request: HttpRequest) -> list[Count]:
     return counts
 
 
-# Whose history the activity lists.
-ACTIVITY_MODELS: list[type[Model]] = [Customer, Connection, Session, ScreeningHit]
+# Whose history the activity lists, with the relations its words name.
+ACTIVITY_MODELS: dict[type[Model], list[str]] = {
+    Customer: [],
+    Connection: ["customer", "connected_customer"],
+    Session: ["customer"],
+    ScreeningHit: ["customer", "party", "entry"],
+}
 
 
 def recent_activity(request: HttpRequest, limit: int = 12) -> list[Activity]:
     """The latest history records of the user's organisation (all for a superuser),
     newest first, in words."""
     records: list[tuple[type[Model], Any]] = []
-    for model in ACTIVITY_MODELS:
+    for model, named in ACTIVITY_MODELS.items():
         if not _can_view(request, model):
             continue
         history = model.history.model  # type: ignore[attr-defined]
-        related = ["history_user", "history_api_key"]
-        if model is Connection:
-            related += ["customer", "connected_customer"]
+        related = ["history_user", "history_api_key", *named]
         latest = tenant_rows(request, history.objects.select_related(*related))
         records += [(model, r) for r in latest.order_by("-history_date")[:limit]]
     records.sort(key=lambda pair: pair[1].history_date, reverse=True)
@@ -123,14 +126,20 @@ def recent_activity(request: HttpRequest, limit: int = 12) -> list[Activity]:
 
 
 def _activity(model: type[Model], record: Any) -> Activity:
-    instance = model._default_manager.filter(pk=record.id).first()
+    # A connection is read on its customer's page.
     if model is Connection:
         role = readable_value(Connection._meta.get_field("role"), record.role)
         subject = f"{record.connected_customer.name} — {role} of {record.customer.name}"
         url = admin_link(record.customer)
+    elif model is Session:
+        subject = f"of {record.customer.name}"
+        url = admin_link(model._default_manager.filter(pk=record.id).first())
+    elif model is ScreeningHit:
+        subject = f"{record.party.name} ~ {record.entry.name}"
+        url = admin_link(model._default_manager.filter(pk=record.id).first())
     else:
         subject = str(record.history_object)
-        url = admin_link(instance)
+        url = admin_link(record.instance) if record.history_type != "-" else None
     return Activity(
         date=record.history_date,
         actor=record_actor(record),
