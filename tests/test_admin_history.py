@@ -122,3 +122,22 @@ def test_connections_of_another_organisation_never_show(officer, org, other_org)
 def test_another_organisations_customer_history_is_404(officer, other_org):
     theirs = PersonFactory(organisation=other_org)
     assert officer.get(history_url(theirs)).status_code == 404
+
+
+def test_connection_rows_fall_on_the_page_of_their_period_once(officer, org, monkeypatch):
+    from customers.admin import CustomerAdmin
+
+    monkeypatch.setattr(CustomerAdmin, "history_list_per_page", 2)
+    company = CompanyFactory(organisation=org)
+    people = [PersonFactory(organisation=org, name=f"Holder {i}") for i in range(3)]
+    # Alternate: customer change, connection created, customer change, ...
+    for i, person in enumerate(people):
+        company.external_id = f"X-{i}"
+        company.save()
+        ConnectionFactory(customer=company, connected_customer=person, role=Role.SHAREHOLDER)
+    # Own records, newest first, created; 2 per page.
+    pages = [officer.get(history_url(company), {"p": n}).context["history_rows"] for n in (1, 2)]
+    subjects = [[row.subject.split(" — ")[0] for row in rows if row.related] for rows in pages]
+    assert subjects == [["Connection: Holder 2", "Connection: Holder 1"], ["Connection: Holder 0"]]
+    own = [[row.related for row in rows].count(False) for rows in pages]
+    assert own == [2, 2]
