@@ -65,6 +65,9 @@ def test_root_redirects_to_the_admin(page, live_server):
     expect(page).to_have_url(f"{live_server.url}/admin/login/?next=/admin/")
     expect(page.locator("#site-name")).to_contain_text("kycregistry")
     expect(page.locator("#site-name img.brand-logo")).to_be_visible()
+    expect(page.locator(".login-intro")).to_contain_text("Customer registry for compliance teams")
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(f"{live_server.url}{icon}").headers["content-type"] == "image/svg+xml"
 
 
 def test_dashboard_counts_open_lists_of_exactly_those_rows(admin_page, data):
