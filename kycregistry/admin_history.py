@@ -240,6 +240,7 @@ class ReadableHistoryMixin(_HistoryBase):
         context = {
             **context,
             "history_rows": rows,
+            "related_count": len(related),
             "history_columns": [field_label(model, name) for name in columns],
         }
         return super().render_history_view(request, template, context, **kwargs)

@@ -107,6 +107,13 @@ def test_customer_history_lists_its_connections_changes_both_ways(officer, org):
             ("Ownership percentage", "60", "75")
         ]
         assert "Ownership percentage: 60 → 75" in text_of(response)
+        assert "and 2 changes of related records on this page" in text_of(response)
+        # Connection rows leave the customer's own columns empty: no cell shifts.
+        html = response.content.decode()
+        table = html[html.index('<table id="change-history"') : html.index("</table>")]
+        head, body = table.split("<tbody>")
+        cells = [row.count("<td") for row in body.split("<tr")[1:]]
+        assert cells == [head.count("<th ")] * 3
 
 
 def test_connections_of_another_organisation_never_show(officer, org, other_org):
