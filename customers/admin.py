@@ -117,7 +117,7 @@ def connection_history_rows(
                 subject=connection_label(record),
                 subject_url=url,
                 action=ACTIONS.get(record.history_type, record.history_type),
-                actor=record_actor(record),
+                actor=record_actor(record, request),
                 channel=channel_words(record),
                 reason=record.history_change_reason or "",
                 columns=[],

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -74,10 +75,15 @@ def record_field_value(record: Any, name: str) -> str:
     return readable_value(model_field, getattr(record, model_field.attname, None))
 
 
-def admin_link(instance: Any) -> str | None:
-    """The admin change page of `instance`, or None when it has none."""
+def admin_link(instance: Any, request: HttpRequest | None = None) -> str | None:
+    """The admin change page of `instance`, or None when it has none (or, given the
+    request, when its user may not view it: a link to a 403 helps nobody)."""
     if instance is None:
         return None
+    if request is not None:
+        model_admin = admin.site._registry.get(type(instance))
+        if model_admin is None or not model_admin.has_view_permission(request, instance):
+            return None
     opts = instance._meta
     try:
         return reverse(
@@ -93,15 +99,15 @@ class Actor:
     url: str | None
 
 
-def record_actor(record: Any) -> Actor:
+def record_actor(record: Any, request: HttpRequest) -> Actor:
     """Who wrote a history record: the admin user or the API key (each linked to its
-    admin page), otherwise the channel."""
+    admin page when the request's user may view it), otherwise the channel."""
     user = getattr(record, "history_user", None)
     if user is not None:
-        return Actor(user.get_username(), admin_link(user))
+        return Actor(user.get_username(), admin_link(user, request))
     api_key = getattr(record, "history_api_key", None)
     if api_key is not None:
-        return Actor(f"API key {api_key.name}", admin_link(api_key))
+        return Actor(f"API key {api_key.name}", admin_link(api_key, request))
     return Actor(channel_words(record), None)
 
 
@@ -200,7 +206,7 @@ class ReadableHistoryMixin(_HistoryBase):
             subject=str(record.history_object),
             subject_url=url,
             action=ACTIONS.get(record.history_type, record.history_type),
-            actor=record_actor(record),
+            actor=record_actor(record, request),
             channel=channel_words(record),
             reason=record.history_change_reason or "",
             columns=values,

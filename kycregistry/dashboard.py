@@ -122,27 +122,27 @@ def recent_activity(request: HttpRequest, limit: int = 12) -> list[Activity]:
         latest = tenant_rows(request, history.objects.select_related(*related))
         records += [(model, r) for r in latest.order_by("-history_date")[:limit]]
     records.sort(key=lambda pair: pair[1].history_date, reverse=True)
-    return [_activity(model, record) for model, record in records[:limit]]
+    return [_activity(request, model, record) for model, record in records[:limit]]
 
 
-def _activity(model: type[Model], record: Any) -> Activity:
+def _activity(request: HttpRequest, model: type[Model], record: Any) -> Activity:
     # A connection is read on its customer's page.
     if model is Connection:
         role = readable_value(Connection._meta.get_field("role"), record.role)
         subject = f"{record.connected_customer.name} — {role} of {record.customer.name}"
-        url = admin_link(record.customer)
+        url = admin_link(record.customer, request)
     elif model is Session:
         subject = f"of {record.customer.name}"
-        url = admin_link(model._default_manager.filter(pk=record.id).first())
+        url = admin_link(model._default_manager.filter(pk=record.id).first(), request)
     elif model is ScreeningHit:
         subject = f"{record.party.name} ~ {record.entry.name}"
-        url = admin_link(model._default_manager.filter(pk=record.id).first())
+        url = admin_link(model._default_manager.filter(pk=record.id).first(), request)
     else:
         subject = str(record.history_object)
-        url = admin_link(record.instance) if record.history_type != "-" else None
+        url = admin_link(record.instance, request) if record.history_type != "-" else None
     return Activity(
         date=record.history_date,
-        actor=record_actor(record),
+        actor=record_actor(record, request),
         action=ACTIONS.get(record.history_type, record.history_type).lower(),
         kind=str(model._meta.verbose_name),
         subject=subject,

@@ -13,7 +13,7 @@ from organisations.audit import Channel, audit_context
 from organisations.services import api_key_create
 from relations.models import Role
 from relations.services import connection_save
-from tests.admin_support import make_staff
+from tests.admin_support import make_staff, make_superuser
 from tests.factories import CompanyFactory, ConnectionFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +52,16 @@ def test_change_shows_field_old_and_new_in_words_with_the_actor_linked(officer, 
         ("Onboarding status", "Pending", "Rejected")
     ]
     assert "Onboarding status: Pending → Rejected" in text
-    user_url = reverse("admin:auth_user_change", args=[officer.user.pk])
-    assert f'<a href="{user_url}">olivia</a>' in response.content.decode()
+    # An officer may not open user pages: the name, not a link to a 403.
+    assert (latest.actor.label, latest.actor.url) == ("olivia", None)
     # Column names are labels, not codes; nothing reads "None".
     assert response.context["history_columns"] == ["Status", "Onboarding status"]
     assert "HISTORY_API_KEY" not in text and "ONBOARDING_STATUS" not in text
     assert "None" not in text
+    officer.force_login(make_superuser())
+    response = officer.get(history_url(customer))
+    user_url = reverse("admin:auth_user_change", args=[officer.user.pk])
+    assert f'<a href="{user_url}">olivia</a>' in response.content.decode()
 
 
 def test_api_key_actor_links_to_its_key_page_and_channel_reads_api(officer, org):
@@ -67,9 +71,14 @@ def test_api_key_actor_links_to_its_key_page_and_channel_reads_api(officer, org)
         customer_deactivate(customer=customer)
     response = officer.get(history_url(customer))
     latest = response.context["history_rows"][0]
-    assert latest.actor.label == "API key CRM sync"
-    assert latest.actor.url == reverse("admin:organisations_apikey_change", args=[key.pk])
-    assert latest.channel == "API"
+    assert (latest.actor.label, latest.channel) == ("API key CRM sync", "API")
+    # Officers do not manage API keys: no link to a page that would refuse them.
+    assert not officer.user.has_perm("organisations.view_apikey")
+    assert latest.actor.url is None
+    key_url = reverse("admin:organisations_apikey_change", args=[key.pk])
+    officer.force_login(make_superuser())
+    latest = officer.get(history_url(customer)).context["history_rows"][0]
+    assert latest.actor.url == key_url
     assert [(c.field, c.old, c.new) for c in latest.changes] == [("Status", "Active", "Inactive")]
 
 
