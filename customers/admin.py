@@ -103,8 +103,10 @@ def connection_history_rows(
         records = records.filter(history_date__gte=since)
     if before is not None:
         records = records.filter(history_date__lt=before)
+    shown = list(records.order_by("-history_date", "-history_id"))
+    previous = _previous_records(request, shown)
     rows = []
-    for record in records.order_by("-history_date", "-history_id"):
+    for record in shown:
         try:
             url: str | None = reverse(
                 "admin:relations_connection_simple_history", args=[record.id, record.history_id]
@@ -121,11 +123,31 @@ def connection_history_rows(
                 channel=channel_words(record),
                 reason=record.history_change_reason or "",
                 columns=[],
-                changes=changes_between(record, record.prev_record),
+                changes=changes_between(record, previous.get(record.history_id)),
                 related=True,
             )
         )
     return rows
+
+
+def _previous_records(request: HttpRequest, records: list[Any]) -> dict[int, Any]:
+    """The record before each of `records` of the same connection (by history_id),
+    read in one query rather than one per row."""
+    if not records:
+        return {}
+    history = tenant_rows(
+        request,
+        Connection.history.filter(
+            id__in={r.id for r in records},
+            history_date__lte=max(r.history_date for r in records),
+        ).select_related("customer", "connected_customer"),
+    ).order_by("id", "history_date", "history_id")
+    previous: dict[int, Any] = {}
+    last: dict[int, Any] = {}
+    for record in history:
+        previous[record.history_id] = last.get(record.id)
+        last[record.id] = record
+    return previous
 
 
 class ConnectionInlineBase(TenantInline):

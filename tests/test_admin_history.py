@@ -157,3 +157,27 @@ def test_connection_rows_fall_on_the_page_of_their_period_once(officer, org, mon
     assert subjects == [["Connection: Holder 2", "Connection: Holder 1"], ["Connection: Holder 0"]]
     own = [[row.related for row in rows].count(False) for rows in pages]
     assert own == [2, 2]
+
+
+def test_connection_rows_cost_the_same_queries_for_more_connections(officer, org):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_with(holders: int) -> int:
+        company = CompanyFactory(organisation=org)
+        for _ in range(holders):
+            row = ConnectionFactory(
+                customer=company,
+                connected_customer=PersonFactory(organisation=org),
+                ownership_percentage=Decimal("5"),
+            )
+            row.ownership_percentage = Decimal("10")
+            connection_save(connection=row)
+        with CaptureQueriesContext(db) as queries:
+            response = officer.get(history_url(company))
+        related = [row for row in response.context["history_rows"] if row.related]
+        assert len(related) == 2 * holders
+        assert all(row.changes for row in related if row.action == "Changed")
+        return len(queries)
+
+    assert queries_with(2) == queries_with(6)
