@@ -77,12 +77,14 @@ def record_field_value(record: Any, name: str) -> str:
 
 def admin_link(instance: Any, request: HttpRequest | None = None) -> str | None:
     """The admin change page of `instance`, or None when it has none (or, given the
-    request, when its user may not view it: a link to a 403 helps nobody)."""
+    request, when its user may not view such rows: a link to a 403 helps nobody). The
+    rows linked here were read through `tenant_rows`, so the model's permission is
+    the question."""
     if instance is None:
         return None
     if request is not None:
         model_admin = admin.site._registry.get(type(instance))
-        if model_admin is None or not model_admin.has_view_permission(request, instance):
+        if model_admin is None or not model_admin.has_view_permission(request):
             return None
     opts = instance._meta
     try:

@@ -131,14 +131,13 @@ def _activity(request: HttpRequest, model: type[Model], record: Any) -> Activity
         role = readable_value(Connection._meta.get_field("role"), record.role)
         subject = f"{record.connected_customer.name} — {role} of {record.customer.name}"
         url = admin_link(record.customer, request)
-    elif model is Session:
-        subject = f"of {record.customer.name}"
-        url = admin_link(model._default_manager.filter(pk=record.id).first(), request)
-    elif model is ScreeningHit:
-        subject = f"{record.party.name} ~ {record.entry.name}"
-        url = admin_link(model._default_manager.filter(pk=record.id).first(), request)
     else:
-        subject = str(record.history_object)
+        if model is Session:
+            subject = f"of {record.customer.name}"
+        elif model is ScreeningHit:
+            subject = f"{record.party.name} ~ {record.entry.name}"
+        else:
+            subject = str(record.history_object)
         url = admin_link(record.instance, request) if record.history_type != "-" else None
     return Activity(
         date=record.history_date,

@@ -161,3 +161,19 @@ def test_pages_need_no_inline_style_or_script(client, org, page):
 def test_root_redirects_to_the_admin(client):
     response = client.get("/")
     assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
+def test_activity_names_sessions_and_hits_by_their_customer(client, org):
+    person = PersonFactory(organisation=org, name="Jane Doe")
+    session = Session.objects.create(organisation=org, customer=person)
+    hit = screening_hit_for(person)
+    client.force_login(make_superuser())
+    activity = client.get(reverse("admin:index")).context["recent_activity"]
+    words = {(a.kind, a.subject, a.url) for a in activity}
+    session_url = reverse("admin:kyc_session_change", args=[session.pk])
+    assert ("session", "of Jane Doe", session_url) in words
+    assert (
+        "screening hit",
+        f"Jane Doe ~ {hit.entry.name}",
+        reverse("admin:screening_screeninghit_change", args=[hit.pk]),
+    ) in words
