@@ -1,22 +1,30 @@
 """Back-office for customers and field definitions. Writes go through
 customers.services and relations.services; tenancy comes from kycregistry.admin."""
 
+import datetime
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms.models import construct_instance
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from customers.admin_export import export_csv, export_xlsx
 from customers.models import (
     AccountType,
     Customer,
     CustomerFieldDefinition,
+    CustomerStatus,
     FieldType,
+    OnboardingStatus,
     RiskLevel,
 )
 from customers.services import (
@@ -27,18 +35,119 @@ from customers.services import (
     field_definition_update,
 )
 from customers.text import fold
-from kyc.admin import RISK_READONLY, CustomerRiskAdminMixin, SessionInline
+from kyc.admin import RISK_CLASSES, RISK_READONLY, CustomerRiskAdminMixin, SessionInline
 from kycregistry.admin import (
     TenantHistoryMixin,
     TenantInline,
     TenantModelAdmin,
     admin_audit,
+    tenant_rows,
+    user_organisation,
+)
+from kycregistry.admin_filters import DateRangeFilter
+from kycregistry.admin_history import (
+    ACTIONS,
+    EMPTY,
+    HistoryRow,
+    changes_between,
+    channel_words,
+    readable_value,
+    record_actor,
 )
 from onboarding.services import customer_approve, customer_reject
 from relations.models import Connection
 from relations.services import connection_remove, connection_save
 
 CONNECTION_FIELDS = ("role", "ownership_percentage", "valid_from", "valid_to")
+
+logger = logging.getLogger(__name__)
+
+STATUS_COLOURS: dict[str, str] = {CustomerStatus.ACTIVE: "green", CustomerStatus.INACTIVE: "grey"}
+ONBOARDING_COLOURS: dict[str, str] = {
+    OnboardingStatus.PENDING: "amber",
+    OnboardingStatus.APPROVED: "green",
+    OnboardingStatus.REJECTED: "red",
+}
+
+
+def badge(text: str, colour: str) -> str:
+    """A coloured label (static/css/admin.css): the colour is a class, not a style."""
+    return format_html('<span class="badge badge-{}">{}</span>', colour, text)
+
+
+def connection_label(record: Any) -> str:
+    role = readable_value(Connection._meta.get_field("role"), record.role)
+    share = record.ownership_percentage
+    percentage = f" {readable_value(None, share)}%" if share is not None else ""
+    return (
+        f"Connection: {record.connected_customer.name} — {role}{percentage} "
+        f"of {record.customer.name}"
+    )
+
+
+def connection_history_rows(
+    request: HttpRequest,
+    customer: Customer,
+    since: datetime.datetime | None,
+    before: datetime.datetime | None,
+) -> list[HistoryRow]:
+    """The history of the connections held in `customer` and of those it holds in
+    others, from `since` (inclusive) to `before` (exclusive), as history page rows."""
+    records = tenant_rows(
+        request,
+        Connection.history.filter(
+            Q(customer_id=customer.pk) | Q(connected_customer_id=customer.pk)
+        ).select_related("customer", "connected_customer", "history_user", "history_api_key"),
+    )
+    if since is not None:
+        records = records.filter(history_date__gte=since)
+    if before is not None:
+        records = records.filter(history_date__lt=before)
+    shown = list(records.order_by("-history_date", "-history_id"))
+    previous = _previous_records(request, shown)
+    rows = []
+    for record in shown:
+        try:
+            url: str | None = reverse(
+                "admin:relations_connection_simple_history", args=[record.id, record.history_id]
+            )
+        except NoReverseMatch:
+            url = None
+        rows.append(
+            HistoryRow(
+                date=record.history_date,
+                subject=connection_label(record),
+                subject_url=url,
+                action=ACTIONS.get(record.history_type, record.history_type),
+                actor=record_actor(record, request),
+                channel=channel_words(record),
+                reason=record.history_change_reason or "",
+                columns=[],
+                changes=changes_between(record, previous.get(record.history_id)),
+                related=True,
+            )
+        )
+    return rows
+
+
+def _previous_records(request: HttpRequest, records: list[Any]) -> dict[int, Any]:
+    """The record before each of `records` of the same connection (by history_id),
+    read in one query rather than one per row."""
+    if not records:
+        return {}
+    history = tenant_rows(
+        request,
+        Connection.history.filter(
+            id__in={r.id for r in records},
+            history_date__lte=max(r.history_date for r in records),
+        ).select_related("customer", "connected_customer"),
+    ).order_by("id", "history_date", "history_id")
+    previous: dict[int, Any] = {}
+    last: dict[int, Any] = {}
+    for record in history:
+        previous[record.history_id] = last.get(record.id)
+        last[record.id] = record
+    return previous
 
 
 class ConnectionInlineBase(TenantInline):
@@ -130,15 +239,16 @@ class CustomerAdmin(
     form = CustomerAdminForm
     list_display = (
         "reference_id",
-        "name",
-        "account_type",
-        "status",
-        "risk_level_badge",
-        "onboarding_status",
-        "needs_review",
-        "created_at",
+        "name_line",
+        "type_name",
+        "status_badge",
+        "risk_badge",
+        "onboarding_badge",
+        "review_badge",
+        "country",
+        "last_screened",
     )
-    list_display_links = ("reference_id", "name")
+    list_display_links = ("reference_id", "name_line")
     list_filter = (
         "account_type",
         "status",
@@ -147,6 +257,7 @@ class CustomerAdmin(
         "needs_review",
         "monitored",
         "country",
+        ("created_at", DateRangeFilter),
     )
     # One folded column (customers.text.fold): accent- and case-insensitive search on
     # name, referenceId, client number, identification numbers and email.
@@ -154,7 +265,6 @@ class CustomerAdmin(
     search_help_text = "Name, referenceId, client number, identification number or email."
     list_select_related = ("organisation",)
     list_per_page = 50
-    date_hierarchy = "created_at"
     readonly_fields = (
         "client_number",
         "onboarding_status",
@@ -241,7 +351,14 @@ class CustomerAdmin(
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
     inlines = (HeldConnectionsInline, ConnectedToInline, SessionInline)
-    actions = ("approve_selected", "reject_selected", "deactivate_selected", "recalculate_risk")
+    actions = (
+        "approve_selected",
+        "reject_selected",
+        "deactivate_selected",
+        "recalculate_risk",
+        "export_xlsx",
+        "export_csv",
+    )
     history_list_display = ("status", "onboarding_status", "history_channel", "history_api_key")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -253,6 +370,82 @@ class CustomerAdmin(
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # nothing of a compliance record is erased: deactivate instead
+
+    # --- the list -----------------------------------------------------------------
+
+    @admin.display(description="name", ordering="name")
+    def name_line(self, obj: Customer) -> str:
+        return format_html('<span class="one-line" title="{}">{}</span>', obj.name, obj.name)
+
+    @admin.display(description="type", ordering="account_type")
+    def type_name(self, obj: Customer) -> str:
+        return obj.get_account_type_display()
+
+    @admin.display(description="last screened", ordering="last_screening_date")
+    def last_screened(self, obj: Customer) -> str:
+        when = obj.last_screening_date
+        return formats.date_format(timezone.localtime(when), "SHORT_DATE_FORMAT") if when else EMPTY
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Customer) -> str:
+        return badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "grey"))
+
+    @admin.display(description="risk", ordering="risk_score")
+    def risk_badge(self, obj: Customer) -> str:
+        if not obj.risk_level:
+            return EMPTY
+        return format_html(
+            '<span class="risk-badge risk-{}">{} ({})</span>',
+            RISK_CLASSES[obj.risk_level],
+            obj.risk_level,
+            obj.risk_score,
+        )
+
+    @admin.display(description="onboarding", ordering="onboarding_status")
+    def onboarding_badge(self, obj: Customer) -> str:
+        status = obj.onboarding_status
+        return badge(obj.get_onboarding_status_display(), ONBOARDING_COLOURS.get(status, "grey"))
+
+    @admin.display(description="review", ordering="needs_review")
+    def review_badge(self, obj: Customer) -> str:
+        # Shown only when true: an officer scans for the exceptions.
+        return badge("Needs review", "red") if obj.needs_review else ""
+
+    # --- exports (reads: logged, not audited as changes) ---------------------------
+
+    @admin.action(description="Export selected customers to Excel", permissions=["view"])
+    def export_xlsx(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        return self._export(request, queryset, export_xlsx, "Excel")
+
+    @admin.action(description="Export selected customers to CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse:
+        return self._export(request, queryset, export_csv, "CSV")
+
+    def _export(
+        self, request: HttpRequest, queryset: QuerySet[Any], export: Any, kind: str
+    ) -> HttpResponse:
+        filename = f"customers-{timezone.localtime():%Y%m%d-%H%M}"
+        response, count = export(queryset, filename)
+        organisation = user_organisation(request.user)
+        logger.info(
+            "customers exported: user=%s organisation=%s format=%s rows=%d",
+            request.user.get_username(),
+            organisation.slug if organisation else "(all: superuser)",
+            kind,
+            count,
+        )
+        return response
+
+    # --- history: the customer's own records and those of its connections ----------
+
+    def related_history_rows(
+        self,
+        request: HttpRequest,
+        obj: Any,
+        since: datetime.datetime | None,
+        before: datetime.datetime | None,
+    ) -> Iterable[HistoryRow]:
+        return connection_history_rows(request, obj, since, before)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str

@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
+from kycregistry.admin_history import ReadableHistoryMixin
 from organisations.audit import Channel, audit_context
 from organisations.models import Organisation
 
@@ -125,10 +126,8 @@ def _with_service_errors(form_class: type[forms.BaseForm], errors: dict[str, Val
 if TYPE_CHECKING:
     # What the mixins below are mixed into, so that their super() calls type-check.
     from django.contrib.admin.options import BaseModelAdmin as _ScopedBase
-    from simple_history.admin import SimpleHistoryAdmin as _HistoryBase
 else:
     _ScopedBase = object
-    _HistoryBase = object
 
 
 class TenantScopedMixin(_ScopedBase):
@@ -317,9 +316,10 @@ class TenantModelAdmin(TenantScopedMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(request.get_full_path())
 
 
-class TenantHistoryMixin(_HistoryBase):
+class TenantHistoryMixin(ReadableHistoryMixin):
     """For SimpleHistoryAdmin subclasses: history pages (also of deleted objects) show
-    only the tenant's records, and another tenant's record is a 404."""
+    only the tenant's records, and another tenant's record is a 404; they read in
+    words (kycregistry.admin_history)."""
 
     tenant_field = "organisation"
 

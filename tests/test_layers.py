@@ -35,6 +35,7 @@ DOMAIN: list[tuple[str, ...]] = [
 # import each other.
 ENTRY_POINTS = (
     *("kycregistry.api", "kycregistry.admin", "kycregistry.admin_site", "kycregistry.apps"),
+    *("kycregistry.admin_history", "kycregistry.admin_filters", "kycregistry.dashboard"),
     *("organisations.admin", "organisations.authentication", "organisations.permissions"),
     *("organisations.schema", "organisations.management"),
     *("customers.api", "customers.admin"),
