@@ -26,6 +26,7 @@ from customers.validation.values import (
     clean_region,
 )
 from kycregistry.admin import ServiceErrorForm
+from relations.validation import parse_percentage
 
 PERSON_FIELDS = ("given_name", "family_name", "birth_date")
 COMPANY_FIELDS = ("legal_name", "incorporation_date", "corporation_type")
@@ -285,8 +286,25 @@ def identity_fields(account_type: int | None) -> tuple[str, ...]:
     return (*PERSON_FIELDS, *COMPANY_FIELDS)
 
 
+# The connection table's constraints (relations.models) in words.
+CONSTRAINT_WORDS = {
+    "connection_not_self": "A customer cannot hold a role in itself.",
+    "connection_percentage_range": "The percentage must be greater than 0 and at most 100.",
+    "connection_period_order": "Valid to must not be before valid from.",
+    "connection_valid_role": "Choose a role from the list.",
+}
+
+
+def constraint_in_words(message: str) -> str:
+    for name, words in CONSTRAINT_WORDS.items():
+        if f"“{name}”" in message or f'"{name}"' in message:
+            return words
+    return message
+
+
 class ConnectionRowForm(ServiceErrorForm):
-    """A connection inline row: roles in words; `title` names the other party."""
+    """A connection inline row: roles in words; `title` names the other party as the
+    row was saved (not as the failing POST changed it)."""
 
     party_field = "connected_customer"
 
@@ -294,12 +312,27 @@ class ConnectionRowForm(ServiceErrorForm):
         super().__init__(*args, **kwargs)
         if "role" in self.fields:
             self.fields["role"].choices = role_choices()  # type: ignore[attr-defined]
+        self.title = (
+            connection_title(self.instance, party_field=self.party_field)
+            if self.instance.pk is not None
+            else "New connection"
+        )
 
-    @property
-    def title(self) -> str:
-        if self.instance.pk is None:
-            return "New connection"
-        return connection_title(self.instance, party_field=self.party_field)
+    def clean_ownership_percentage(self) -> Any:
+        value = self.cleaned_data.get("ownership_percentage")
+        if value is None:
+            return value
+        try:
+            return parse_percentage(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        for name, errors in list(self._errors.items()):
+            self._errors[name] = self.error_class(
+                [constraint_in_words(str(m)) for m in errors], renderer=self.renderer
+            )
 
 
 class HeldConnectionRowForm(ConnectionRowForm):

@@ -9,8 +9,10 @@
   var COMPANY = ["legal_name", "incorporation_date", "corporation_type"];
   var ISO_REGION_COUNTRIES = ["US", "CA", "MX"];
 
+  // The field's own box: its .fieldBox on a line of several fields, else its row.
   function boxes(name) {
-    return document.querySelectorAll(".fieldBox.field-" + name + ", .form-row.field-" + name);
+    var inLine = document.querySelectorAll(".fieldBox.field-" + name);
+    return inLine.length ? inLine : document.querySelectorAll(".form-row.field-" + name);
   }
 
   function show(names, visible) {
