@@ -329,8 +329,9 @@ class ConnectionRowForm(ServiceErrorForm):
 
     def _post_clean(self) -> None:
         super()._post_clean()
-        for name, errors in list(self._errors.items()):
-            self._errors[name] = self.error_class(
+        found = self._errors  # type: ignore[attr-defined]
+        for name, errors in list(found.items()):
+            found[name] = self.error_class(
                 [constraint_in_words(str(m)) for m in errors], renderer=self.renderer
             )
 
