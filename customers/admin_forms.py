@@ -3,6 +3,7 @@ proper form fields, checked with the API's rules (customers.validation) so an er
 reads like the API's message. The form only assembles the JSON columns; the admin
 saves through `customers.services.customer_save`, which checks again and audits."""
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -26,7 +27,7 @@ from customers.validation.values import (
     clean_region,
 )
 from kycregistry.admin import ServiceErrorForm
-from relations.validation import parse_percentage
+from relations.validation import format_percentage, parse_percentage
 
 PERSON_FIELDS = ("given_name", "family_name", "birth_date")
 COMPANY_FIELDS = ("legal_name", "incorporation_date", "corporation_type")
@@ -317,6 +318,9 @@ class ConnectionRowForm(ServiceErrorForm):
             if self.instance.pk is not None
             else "New connection"
         )
+        stored = self.initial.get("ownership_percentage")
+        if isinstance(stored, Decimal):
+            self.initial["ownership_percentage"] = format_percentage(stored)
 
     def clean_ownership_percentage(self) -> Any:
         value = self.cleaned_data.get("ownership_percentage")

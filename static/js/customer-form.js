@@ -96,7 +96,33 @@
     summary.focus({ preventScroll: true });
   }
 
+  // Inline tables next to the section they belong to (Django puts them after all).
+  var INLINE_SECTIONS = {
+    "connections-group": ".section-connections",
+    "connected_to-group": ".section-connections",
+    "sessions-group": ".section-risk",
+    "screening_hits-group": ".section-risk",
+  };
+
+  function placeInlines() {
+    Object.keys(INLINE_SECTIONS).forEach(function (id) {
+      var group = document.getElementById(id);
+      var sections = document.querySelectorAll("fieldset" + INLINE_SECTIONS[id]);
+      if (!group || !sections.length) {
+        return;
+      }
+      var section = sections[sections.length - 1];
+      var anchor = section.nextElementSibling;
+      while (anchor && anchor.classList.contains("placed-inline")) {
+        anchor = anchor.nextElementSibling;
+      }
+      section.parentNode.insertBefore(group, anchor);
+      group.classList.add("placed-inline");
+    });
+  }
+
   function ready() {
+    placeInlines();
     switchAccountType();
     switchRegion();
     markFailingRows();
