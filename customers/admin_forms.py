@@ -258,7 +258,9 @@ def _custom_field(definition: CustomerFieldDefinition) -> forms.Field:
     if kind == FieldType.CHOICE:
         choices = [("", "—"), *((str(c), str(c)) for c in definition.choices or [])]
         return forms.ChoiceField(choices=choices, **options)
-    return forms.CharField(max_length=CUSTOM_TEXT_MAX, **options)
+    return forms.CharField(
+        max_length=CUSTOM_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2}), **options
+    )
 
 
 def customer_form_class(
