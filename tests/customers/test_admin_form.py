@@ -13,7 +13,7 @@ from onboarding.kyb import kyb_constraint_failures
 from organisations.audit import Channel
 from organisations.groups import ANALYST
 from relations.models import Role
-from tests.admin_support import change_form_data, make_staff
+from tests.admin_support import change_form_data, make_staff, make_superuser
 from tests.factories import (
     CompanyFactory,
     ConnectionFactory,
@@ -258,3 +258,19 @@ def test_reject_needs_the_approve_permission(client, org):
     person.refresh_from_db()
     assert person.onboarding_status == OnboardingStatus.PENDING
     assert response.status_code == 403
+
+
+def test_history_version_and_superuser_add_pages_render(staff_client, client, org):
+    person = PersonFactory(
+        organisation=org, identifications=[{"type": "passport", "identificationNumber": "P1"}]
+    )
+    version = person.history.first()
+    response = staff_client.get(f"{CUSTOMERS}{person.pk}/history/{version.history_id}/")
+    assert response.status_code == 200
+    assert response.context["adminform"].form["identification_0_number"].value() == "P1"
+
+    client.force_login(make_superuser())
+    response = client.get(f"{CUSTOMERS}add/")
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert {"organisation", "given_name", "legal_name", "identification_0_type"} <= set(form.fields)

@@ -175,3 +175,15 @@ def test_form_error_is_visible_and_the_failing_inline_highlighted(page_1280, e2e
     expect(page.locator("#connections-0")).to_have_class(re.compile(r"row-has-errors"))
     summary.locator("a[data-row=connections-0]").first.click()
     expect(page.locator("#connections-0")).to_be_in_viewport()
+
+
+def test_add_page_switches_person_and_company_fields(page_1280, e2e_org):
+    page = page_1280
+    page.goto(f"{page.base_url}/admin/customers/customer/add/")
+    page.select_option("#id_account_type", "2")
+    expect(page.locator("#id_given_name")).to_be_hidden()
+    expect(page.locator("#id_legal_name")).to_be_visible()
+    page.select_option("#id_account_type", "1")
+    expect(page.locator("#id_given_name")).to_be_visible()
+    expect(page.locator("#id_legal_name")).to_be_hidden()
+    assert_no_horizontal_scroll(page)
