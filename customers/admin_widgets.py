@@ -72,6 +72,8 @@ def connection_title(connection: Connection, *, party_field: str) -> str:
     percentage = connection.ownership_percentage
     share = f" {format_percentage(Decimal(percentage))}%" if percentage is not None else ""
     name = party.name if party is not None else "—"
+    if party_field == "customer":  # a role this customer holds in `party`
+        return f"{role}{share} of {name}"
     return f"{name} — {role}{share}"
 
 

@@ -95,7 +95,7 @@ def test_connection_titles_in_words(org):
     assert connection_title(share, party_field="connected_customer") == (
         "Jane Doe — Shareholder 33.5%"
     )
-    assert connection_title(share, party_field="customer") == "Fjord AS — Shareholder 33.5%"
+    assert connection_title(share, party_field="customer") == "Shareholder 33.5% of Fjord AS"
     assert connection_title(signer, party_field="connected_customer") == (
         "Jane Doe — Authorised person"
     )

@@ -57,7 +57,7 @@ def test_person_and_company_pages_fit_1280(page_1280, e2e_org):
     assert_no_horizontal_scroll(page)
     page.goto(change_url(page, jane))
     expect(page.locator(".connection-title").first).to_have_text(
-        "Fjord Holding AS — Shareholder 60%"
+        "Shareholder 60% of Fjord Holding AS"
     )
     assert page.locator("#id_legal_name").count() == 0
     assert_no_horizontal_scroll(page)
