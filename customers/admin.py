@@ -14,10 +14,17 @@ from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from customers.admin_change_page import CustomerChangePageMixin
 from customers.admin_export import export_csv, export_xlsx
+from customers.admin_forms import (
+    ConnectedToRowForm,
+    ConnectionRowForm,
+    CustomerAdminForm,
+    HeldConnectionRowForm,
+)
 from customers.models import (
     AccountType,
     Customer,
@@ -154,6 +161,9 @@ class ConnectionInlineBase(TenantInline):
     model = Connection
     extra = 0
     show_change_link = True
+    form = ConnectionRowForm
+    # Rows titled in words ("Jane Doe — Shareholder 60%"), not by database ids.
+    template = "admin/customers/customer/connection_tabular.html"
 
     def service_save_row(self, instance: Connection) -> None:
         connection_save(connection=instance)
@@ -168,6 +178,7 @@ class HeldConnectionsInline(ConnectionInlineBase):
     fk_name = "customer"
     fields = ("connected_customer", *CONNECTION_FIELDS)
     autocomplete_fields = ("connected_customer",)
+    form = HeldConnectionRowForm
     verbose_name = "connection (held in this customer)"
     verbose_name_plural = "Connections (held in this customer)"
 
@@ -181,6 +192,7 @@ class ConnectedToInline(ConnectionInlineBase):
     fk_name = "connected_customer"
     fields = ("customer", *CONNECTION_FIELDS)
     autocomplete_fields = ("customer",)
+    form = ConnectedToRowForm
     verbose_name = "connected to"
     verbose_name_plural = "Connected to"
 
@@ -201,40 +213,13 @@ class RiskLevelFilter(admin.SimpleListFilter):
         return queryset.filter(risk_level=self.value())
 
 
-class CustomerAdminForm(forms.ModelForm):  # type: ignore[type-arg]
-    class Meta:
-        model = Customer
-        fields = (
-            "organisation",
-            "reference_id",
-            "name",
-            "account_type",
-            "status",
-            "external_id",
-            "monitored",
-            "given_name",
-            "family_name",
-            "birth_date",
-            "legal_name",
-            "incorporation_date",
-            "corporation_type",
-            "country",
-            "identifications",
-            "address",
-            "phone",
-            "email",
-            "custom_fields",
-        )
-        widgets = {
-            "identifications": forms.Textarea(attrs={"rows": 4, "cols": 80}),
-            "address": forms.Textarea(attrs={"rows": 4, "cols": 80}),
-            "custom_fields": forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        }
-
-
 @admin.register(Customer)
 class CustomerAdmin(
-    CustomerRiskAdminMixin, TenantHistoryMixin, TenantModelAdmin, SimpleHistoryAdmin
+    CustomerChangePageMixin,
+    CustomerRiskAdminMixin,
+    TenantHistoryMixin,
+    TenantModelAdmin,
+    SimpleHistoryAdmin,
 ):
     form = CustomerAdminForm
     list_display = (
@@ -277,79 +262,10 @@ class CustomerAdmin(
         "last_user_agent",
         "usual_user_agent",
         "last_screening_date",
-        "custom_fields_table",
         "created_at",
         "updated_at",
     )
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "organisation",
-                    "reference_id",
-                    "name",
-                    "account_type",
-                    "status",
-                    "client_number",
-                    "external_id",
-                )
-            },
-        ),
-        (
-            "Onboarding and risk",
-            {
-                "fields": (
-                    "onboarding_status",
-                    "needs_review",
-                    "review_reason",
-                    "risk_level_badge",
-                    "risk_factors_table",
-                    "monitored",
-                    "last_screening_date",
-                )
-            },
-        ),
-        (
-            "Identity",
-            {
-                "description": "Persons: given and family name, birth date. Companies: legal "
-                "name, incorporation date, corporation type. Identifications: a JSON list of "
-                '{"type", "identificationNumber", "issuingCountry", "issueDate", '
-                '"expirationDate"}.',
-                "fields": (
-                    ("given_name", "family_name", "birth_date"),
-                    ("legal_name", "incorporation_date", "corporation_type"),
-                    "country",
-                    "identifications",
-                ),
-            },
-        ),
-        (
-            "Profile",
-            {
-                "description": 'Address as JSON: {"country", "region", "city", "street", '
-                '"houseNumber", "postalCode", "refinement"}.',
-                "fields": ("address", "phone", "email"),
-            },
-        ),
-        (
-            "Custom fields",
-            {
-                "description": "Values of the organisation's field definitions, edited as a "
-                "JSON object keyed by field key.",
-                "fields": ("custom_fields_table", "custom_fields"),
-            },
-        ),
-        (
-            "Sessions",
-            {
-                "classes": ("collapse",),
-                "fields": ("last_ip_address", "last_user_agent", "usual_user_agent"),
-            },
-        ),
-        ("Record", {"fields": ("created_at", "updated_at")}),
-    )
+    # The change page's sections and form: customers.admin_change_page.
     inlines = (HeldConnectionsInline, ConnectedToInline, SessionInline)
     actions = (
         "approve_selected",
@@ -458,26 +374,6 @@ class CustomerAdmin(
     def risk_level(self, obj: Customer) -> str:
         return obj.risk_score_name or "-"
 
-    @admin.display(description="custom fields")
-    def custom_fields_table(self, obj: Customer) -> str:
-        values = obj.custom_fields or {}
-        if not values:
-            return "-"
-        names = dict(
-            CustomerFieldDefinition.objects.filter(organisation_id=obj.organisation_id)
-            .filter(key__in=list(values))
-            .values_list("key", "name")
-        )
-        rows = format_html_join(
-            "",
-            "<tr><th>{}</th><td><code>{}</code></td><td>{}</td></tr>",
-            (
-                (names.get(key, "(no definition)"), key, _display_value(value))
-                for key, value in sorted(values.items())
-            ),
-        )
-        return format_html("<table>{}</table>", rows)
-
     def service_save(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         customer_save(customer=obj)
 
@@ -510,14 +406,6 @@ class CustomerAdmin(
     @admin.action(description="Deactivate selected customers", permissions=["change"])
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._bulk(request, queryset, customer_deactivate, "deactivated")
-
-
-def _display_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if value is None:
-        return "-"
-    return str(value)
 
 
 class FieldDefinitionAdminForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -232,6 +232,8 @@ class ReadableHistoryMixin(_HistoryBase):
     def render_history_view(
         self, request: HttpRequest, template: str, context: dict[str, Any], **kwargs: Any
     ) -> HttpResponse:
+        if "page_obj" not in context:  # a version's page (history/<id>/), not the list
+            return super().render_history_view(request, template, context, **kwargs)
         page = context["page_obj"]
         columns = self.history_column_names(request)
         rows = [self.history_row(request, record, columns) for record in page.object_list]

@@ -18,6 +18,7 @@ itself never changes behind the analyst's back.
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -58,13 +59,9 @@ class KybConstraintsFailed(ValidationError):
         )
 
 
-def kyb_constraint_failures(
-    *, customer: Customer, on: date | None = None
-) -> list[ConstraintFailure]:
-    """Every constraint `customer` fails on `on` (today by default); [] for persons."""
-    if customer.account_type != AccountType.COMPANY:
-        return []
-    organisation = customer.organisation
+def kyb_counts(*, customer: Customer, on: date | None = None) -> dict[str, Any]:
+    """What the constraints count on `on` (today by default): `shareholders`,
+    `authorized` (connections valid that day) and `total` (direct shareholdings, %)."""
     on = on or timezone.localdate()
     counts = (
         Connection.objects.filter(customer=customer, organisation_id=customer.organisation_id)
@@ -76,7 +73,19 @@ def kyb_constraint_failures(
         )
     )
     # SQLite sums decimals as floats: bring the total back to the column's 4 places.
-    total = Decimal(str(counts["total"] or 0)).quantize(Decimal("0.0001"))
+    counts["total"] = Decimal(str(counts["total"] or 0)).quantize(Decimal("0.0001"))
+    return counts
+
+
+def kyb_constraint_failures(
+    *, customer: Customer, on: date | None = None
+) -> list[ConstraintFailure]:
+    """Every constraint `customer` fails on `on` (today by default); [] for persons."""
+    if customer.account_type != AccountType.COMPANY:
+        return []
+    organisation = customer.organisation
+    counts = kyb_counts(customer=customer, on=on)
+    total = counts["total"]
     failures = []
     if counts["shareholders"] < organisation.kyb_min_shareholders:
         failures.append(

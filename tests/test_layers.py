@@ -39,6 +39,7 @@ ENTRY_POINTS = (
     *("organisations.admin", "organisations.authentication", "organisations.permissions"),
     *("organisations.schema", "organisations.management"),
     *("customers.api", "customers.admin"),
+    *("customers.admin_forms", "customers.admin_widgets", "customers.admin_change_page"),
     *("relations.api", "relations.admin", "relations.admin_views"),
     *("onboarding.api", "onboarding.admin"),
     *("imports.api", "imports.admin", "imports.admin_views"),

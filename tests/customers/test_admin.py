@@ -124,13 +124,18 @@ def test_filters_and_risk_level(staff_client, org):
     assert b"High risk" in response.content
 
 
-def test_custom_fields_are_shown_readable(staff_client, org):
+def test_custom_fields_are_shown_once_as_typed_fields(staff_client, org):
     FieldDefinitionFactory(organisation=org, key="segment", name="Customer segment")
     customer = PersonFactory(organisation=org, custom_fields={"segment": "retail", "pep": True})
     response = staff_client.get(change_url(customer))
+    form = response.context["adminform"].form
+    assert form["cf_segment"].label == "Customer segment"
+    assert form["cf_segment"].value() == "retail"
+    assert "custom_fields" not in form.fields  # no JSON box
     html = response.content.decode()
-    assert "<th>Customer segment</th><td><code>segment</code></td><td>retail</td>" in html
-    assert "<th>(no definition)</th><td><code>pep</code></td><td>Yes</td>" in html
+    # A value whose definition is gone is kept and shown, not editable.
+    assert "<tr><th><code>pep</code></th><td>Yes</td></tr>" in html
+    assert html.count("retail") == 1  # once: the input, no second read-only table
 
 
 # --- connection inlines -----------------------------------------------------------------
