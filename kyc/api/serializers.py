@@ -60,7 +60,7 @@ class SessionInputSerializer(serializers.Serializer):
         "default a person named after the clientId.",
     )
     status = serializers.ChoiceField(choices=SessionStatus.choices, default=SessionStatus.CREATED)
-    ipAddress = serializers.IPAddressField(required=False)
+    ipAddress = serializers.IPAddressField(required=False, allow_null=True, allow_blank=True)
     userAgent = serializers.CharField(required=False, max_length=1000)
     workflow = serializers.CharField(required=False, max_length=200)
     checks = CheckSerializer(many=True, required=False)
@@ -68,7 +68,7 @@ class SessionInputSerializer(serializers.Serializer):
 
 class SessionPatchSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
-    ipAddress = serializers.IPAddressField(required=False)
+    ipAddress = serializers.IPAddressField(required=False, allow_null=True, allow_blank=True)
     userAgent = serializers.CharField(required=False, max_length=1000)
     checks = CheckSerializer(many=True, required=False)
 

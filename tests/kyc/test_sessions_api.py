@@ -201,6 +201,17 @@ def test_ipv6_is_normalised(api, alice):
     assert response.json()["data"]["ipAddress"] == "2001:db8::1"
 
 
+@pytest.mark.parametrize("empty", ["", None])
+def test_an_empty_or_null_ip_address_means_none(api, alice, empty):
+    response = create(api, customerId="ALICE", ipAddress=empty)
+    assert response.status_code == 201
+    assert response.json()["data"]["ipAddress"] is None
+    session_id = response.json()["data"]["id"]
+    patched = api.patch(f"/api/v1/sessions/{session_id}", {"ipAddress": empty}, format="json")
+    assert patched.status_code == 200
+    assert patched.json()["data"]["ipAddress"] is None
+
+
 def session_of(api, alice, status="created"):
     return create(api, customerId="ALICE", status=status).json()["data"]["id"]
 
