@@ -13,7 +13,9 @@ from kycregistry.api.fields import IsoMillisDateTimeField, iso_ms
 class CheckSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=CheckType.choices)
     status = serializers.ChoiceField(choices=CheckStatus.choices)
-    reason = serializers.CharField(required=False, allow_null=True, max_length=1000)
+    reason = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=1000
+    )
 
 
 class SessionOutputSerializer(serializers.Serializer):
@@ -48,10 +50,13 @@ class SessionCustomerSerializer(serializers.Serializer):
 
 class SessionInputSerializer(serializers.Serializer):
     customerId = serializers.CharField(
-        required=False, help_text="referenceId of an existing customer (or clientId)."
+        required=False,
+        allow_null=True,
+        help_text="referenceId of an existing customer (or clientId; null: absent).",
     )
     clientId = serializers.CharField(
         required=False,
+        allow_null=True,
         help_text="A referenceId; the customer is created from `customer` when missing.",
     )
     customer = SessionCustomerSerializer(

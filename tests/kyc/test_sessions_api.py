@@ -356,3 +356,16 @@ def test_query_counts_are_constant(api, alice, org, django_assert_num_queries):
         assert len(api.get(URL).json()["data"]) == 8
     with django_assert_num_queries(4):  # + the customer
         assert len(api.get("/api/v1/customers/ALICE/sessions").json()["data"]) == 4
+
+
+def test_a_null_customer_id_is_absent_and_an_empty_reason_none(api, alice):
+    response = create(
+        api,
+        customerId=None,
+        clientId="ALICE",
+        checks=[{"type": "document", "status": "approved", "reason": ""}],
+    )
+    assert response.status_code == 201
+    data = response.json()["data"]
+    assert (data["customerReferenceId"], data["customerCreated"]) == ("ALICE", False)
+    assert data["checks"] == [{"type": "document", "status": "approved", "reason": None}]
