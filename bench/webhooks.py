@@ -14,13 +14,16 @@
    half updates), each in its own transaction with its commit, alternating between an
    organisation without webhook endpoints and one with an endpoint subscribed to every
    event type (so each write also writes its outbox rows and queues the delivery
-   task). Prints the median time per upsert of each and the added cost: the median of
-   the paired differences over the plain median (goal ≤ 10%).
+   task), once as the service call and once as the API request (`POST
+   /api/v1/customers` through Django's test client, in this process). Prints, for
+   each, the median time per upsert without and with the endpoint and the added cost:
+   the median of the paired differences over the plain median (goal ≤ 10%).
 
 The database keeps the benchmark's organisations (named "Bench webhooks …").
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kycregistry.settings.base")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")  # the API requests of the test client
 # The receiver is a local HTTP server.
 os.environ["WEBHOOKS_ALLOW_HTTP"] = "1"
 os.environ["WEBHOOKS_ALLOW_PRIVATE_URLS"] = "1"
@@ -46,11 +50,13 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from customers.services import customer_upsert  # noqa: E402
-from organisations.models import Organisation  # noqa: E402
+from organisations.models import Organisation, Scope  # noqa: E402
+from organisations.services import api_key_create  # noqa: E402
 from webhooks.models import Delivery, DeliveryStatus, Endpoint  # noqa: E402
 
 WORKER = """
@@ -140,23 +146,61 @@ def timed_upsert(org: Organisation, data: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
+def timed_request(client: Client, key: str, data: dict[str, Any]) -> float:
+    started = time.perf_counter()
+    response = client.post(
+        "/api/v1/customers",
+        data=json.dumps(data),
+        content_type="application/json",
+        headers={"authorization": f"Bearer {key}"},
+        secure=True,
+    )
+    elapsed = time.perf_counter() - started
+    assert response.status_code in (200, 201), response.content
+    return elapsed
+
+
+def person(n: int, round_: int) -> dict[str, Any]:
+    return {
+        "referenceId": f"P-{n}",
+        "name": f"Person {n}" if round_ == 0 else f"Person {n} (updated)",
+        "accountTypeId": 1,
+        "identity": {"givenName": "Person", "familyName": str(n), "country": "GB"},
+        "profile": {"email": f"p{n}@example.com"},
+    }
+
+
+def added_cost(times: dict[str, list[float]]) -> tuple[float, float, float]:
+    """Median ms without and with the endpoint, and the added cost in %: the median of
+    the paired differences (each subscribed upsert against the plain one run just
+    before it, so drift of the machine cancels out) over the plain median."""
+    plain = statistics.median(times["plain"]) * 1000
+    subscribed = statistics.median(times["subscribed"]) * 1000
+    paired = [s - p for s, p in zip(times["subscribed"], times["plain"], strict=True)]
+    return plain, subscribed, statistics.median(paired) * 1000 / plain * 100
+
+
 def outbox_cost(url: str, upserts: int) -> None:
+    """The same upserts, alternating between the two organisations, called as the
+    service (`customer_upsert` in its transaction) and as the API request an integrator
+    makes (`POST /api/v1/customers`, in this process through Django's test client)."""
     plain = organisation("plain")
     subscribed = organisation("subscribed")
     Endpoint.objects.create(organisation=subscribed, url=url, events=["*"])
-    times: dict[str, list[float]] = {"plain": [], "subscribed": []}
+    keys = {
+        label: api_key_create(organisation=org, scopes=[Scope.KYC_CREATE], name="bench")[1]
+        for label, org in (("plain", plain), ("subscribed", subscribed))
+    }
+    client = Client()
+    service: dict[str, list[float]] = {"plain": [], "subscribed": []}
+    api: dict[str, list[float]] = {"plain": [], "subscribed": []}
     half = upserts // 2
     for round_ in range(2):  # creates, then updates of the same customers
         for n in range(half):
             for label, org in (("plain", plain), ("subscribed", subscribed)):
-                data = {
-                    "referenceId": f"P-{n}",
-                    "name": f"Person {n}" if round_ == 0 else f"Person {n} (updated)",
-                    "accountTypeId": 1,
-                    "identity": {"givenName": "Person", "familyName": str(n), "country": "GB"},
-                    "profile": {"email": f"p{n}@example.com"},
-                }
-                times[label].append(timed_upsert(org, data))
+                service[label].append(timed_upsert(org, person(n, round_)))
+            for label in ("plain", "subscribed"):
+                api[label].append(timed_request(client, keys[label], person(half + n, round_)))
     written = Delivery.objects.filter(organisation=subscribed).count()
     queries = {}
     for label, org in (("plain", plain), ("subscribed", subscribed)):
@@ -167,16 +211,15 @@ def outbox_cost(url: str, upserts: int) -> None:
         if os.environ.get("BENCH_SHOW_SQL"):
             for query in captured.captured_queries:
                 print(label, query["time"], query["sql"][:140])
-    plain_ms = statistics.median(times["plain"]) * 1000
-    subscribed_ms = statistics.median(times["subscribed"]) * 1000
-    # The added cost is the median of the paired differences (each subscribed upsert
-    # against the plain one run just before it): drift of the machine cancels out.
-    paired = [s - p for s, p in zip(times["subscribed"], times["plain"], strict=True)]
-    added = statistics.median(paired) * 1000 / plain_ms * 100
+    print(f"outbox: {written} rows written for the subscribed organisation; load {load()}")
+    for name, times in (("service", service), ("API request", api)):
+        plain_ms, subscribed_ms, added = added_cost(times)
+        print(
+            f"upsert ({name}): median {plain_ms:.2f} ms without an endpoint, "
+            f"{subscribed_ms:.2f} ms with one subscribed to every event: {added:+.1f}% "
+            "(median paired difference; goal <= 10%)"
+        )
     print(
-        f"upsert: median {plain_ms:.2f} ms without an endpoint, {subscribed_ms:.2f} ms with "
-        f"one subscribed to every event ({written} outbox rows written): "
-        f"{added:+.1f}% (median paired difference; goal <= 10%); load {load()}; "
         f"SQL statements per create: {queries['plain']} and {queries['subscribed']} "
         "(plus one queued task per endpoint per second)"
     )

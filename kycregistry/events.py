@@ -16,11 +16,11 @@ This module imports no app: every layer may announce, any higher layer may react
 """
 
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 type Event = CustomersWritten | ConnectionsChanged | RiskChanged | SessionsWritten
@@ -107,6 +107,7 @@ class _Announcing(threading.local):
 
     def __init__(self) -> None:
         self.collected: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
+        self.memo: dict[Hashable, Any] = {}
 
 
 _announcing = _Announcing()
@@ -118,6 +119,7 @@ def announce(event: Any) -> None:
     have all run, what they gave to `collect` is written."""
     if _announcing.depth == 0:
         _announcing.collected = {}  # whatever a failed announcement left is dropped
+        _announcing.memo = {}
     _announcing.depth += 1
     try:
         for handler in list(_handlers.get(type(event), ())):
@@ -126,6 +128,7 @@ def announce(event: Any) -> None:
         _announcing.depth -= 1
     if _announcing.depth == 0:
         collected, _announcing.collected = _announcing.collected, {}
+        _announcing.memo = {}
         for flush, items in collected.values():
             flush(items)
 
@@ -139,6 +142,17 @@ def collect(key: str, items: list[Any], flush: Callable[[list[Any]], None]) -> N
         flush(items)
         return
     _announcing.collected.setdefault(key, (flush, []))[1].extend(items)
+
+
+def memo[T](key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` once per `key` for the whole announcement being made (outside one,
+    every time): the reactions to one write (a customer created, and its first risk
+    score) share what they read for it, such as an organisation's webhook endpoints."""
+    if _announcing.depth == 0:
+        return compute()
+    if key not in _announcing.memo:
+        _announcing.memo[key] = compute()
+    return cast(T, _announcing.memo[key])
 
 
 def actor_names(actor: Any) -> tuple[str, str | None]:

@@ -42,11 +42,15 @@ class Message:
 
 def subscribed_endpoints(*, organisation_id: Any, channel: str = "") -> list[Endpoint]:
     """The organisation's enabled endpoints; for a bulk upload's rows, only those that
-    asked for import events."""
-    endpoints = Endpoint.objects.filter(organisation_id=organisation_id, enabled=True)
-    if channel == Channel.IMPORT:
-        endpoints = endpoints.filter(include_import_events=True)
-    return list(endpoints.only("id", "organisation_id", "events", "include_import_events"))
+    asked for import events. Read once for all the events of one write."""
+
+    def read() -> list[Endpoint]:
+        endpoints = Endpoint.objects.filter(organisation_id=organisation_id, enabled=True)
+        if channel == Channel.IMPORT:
+            endpoints = endpoints.filter(include_import_events=True)
+        return list(endpoints.only("id", "organisation_id", "events", "include_import_events"))
+
+    return events.memo(("webhooks.endpoints", organisation_id, channel == Channel.IMPORT), read)
 
 
 def wanted(endpoints: list[Endpoint], event_type: str) -> bool:

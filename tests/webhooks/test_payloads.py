@@ -180,3 +180,33 @@ def test_a_bulk_upload_sends_one_event_not_one_per_row(org):
         chatty_types
         == ["bulk_upload.completed"] + ["client.created"] * 5 + ["customer.created"] * 5
     )
+
+
+def test_one_write_reads_the_endpoints_once_for_all_its_events(org):
+    """A create announces the customer and its first risk score: both reactions share
+    one read of the organisation's endpoints, and the next write reads them anew."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    EndpointFactory(organisation=org, events=["customer.created", "risk.changed"])
+
+    def endpoint_reads(reference_id: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            customer_upsert(
+                organisation=org,
+                data={"referenceId": reference_id, "name": "Jane Doe", "accountTypeId": 1},
+            )
+        return sum('FROM "webhooks_endpoint"' in q["sql"] for q in captured.captured_queries)
+
+    assert endpoint_reads("P-1") == 1
+    EndpointFactory(organisation=org, events=["customer.created"])
+    assert endpoint_reads("P-2") == 1
+    # The second write saw the endpoint added after the first: one delivery, then two.
+    assert [b["data"]["referenceId"] for b in bodies("customer.created")] == ["P-1", "P-2", "P-2"]
+    assert [b["type"] for b in bodies("risk.changed")] == ["risk.changed"] * 2
+
+
+def test_memo_outside_an_announcement_computes_every_time():
+    calls = []
+    assert events.memo("k", lambda: calls.append(1) or len(calls)) == 1
+    assert events.memo("k", lambda: calls.append(1) or len(calls)) == 2
