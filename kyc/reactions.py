@@ -8,12 +8,13 @@ scored by the task worker right after the upload commits (`kyc.tasks.rescore_cus
 in batches, each its own transaction).
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import partial
 from uuid import UUID
 
 from django.db import transaction
 
+from customers.models import Customer
 from kyc.scoring import customers_rescore
 from kycregistry import events
 from organisations.audit import Channel
@@ -28,10 +29,15 @@ def _rescore(
     ids: Collection[int],
     why: str,
     created_ids: Collection[int] = (),
+    instances: Mapping[int, Customer] | None = None,
 ) -> None:
     if event.channel != Channel.IMPORT:
         customers_rescore(
-            organisation_id=event.organisation_id, ids=ids, why=why, created_ids=created_ids
+            organisation_id=event.organisation_id,
+            ids=ids,
+            why=why,
+            created_ids=created_ids,
+            instances=instances,
         )
         return
     ordered = sorted(ids)
@@ -62,7 +68,7 @@ def rescore_on_customers(event: events.CustomersWritten) -> None:
     }
     if ids:
         why = "Customer created" if ids <= event.created_ids else "Customer data changed"
-        _rescore(event, ids, why, created_ids=event.created_ids)
+        _rescore(event, ids, why, created_ids=event.created_ids, instances=event.customers)
 
 
 def rescore_on_screening(

@@ -17,7 +17,7 @@ creation history row instead.
 import itertools
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -271,8 +271,10 @@ def rescore_batch(
     rules: RulesInForce,
     why: str,
     created_ids: Collection[int] = (),
+    instances: Mapping[int, Customer] | None = None,
 ) -> RescoreResult:
-    """Score and write one batch (ids of the organisation, at most BATCH of them)."""
+    """Score and write one batch (ids of the organisation, at most BATCH of them), and
+    set the written risk columns on those of `instances` (the writer's customers)."""
     facts, stored = load_facts(organisation_id=organisation_id, ids=ids, rules=rules)
     result = RescoreResult(scored=len(facts))
     if not facts:
@@ -303,7 +305,15 @@ def rescore_batch(
     # COPY pays off for large sets; a write's handful of rows take one bulk UPDATE.
     large = connection.vendor == "postgresql" and len(rows) > COPY_FROM
     writer = _write_postgres if large else _write_orm
-    writer(rows, now=timezone.now(), version=rules.version)
+    now = timezone.now()
+    writer(rows, now=now, version=rules.version)
+    for row in rows:
+        if instances and (customer := instances.get(row.id)) is not None:
+            customer.risk_score = row.score.score
+            customer.risk_level = row.score.level
+            customer.risk_factors = row.score.factors
+            customer.risk_calculated_at = now
+            customer.risk_rules_version = rules.version
     events.risk_changed(
         organisation_id=organisation_id, changes=result.changes, reason=why, actor=current_actor()
     )
@@ -318,10 +328,13 @@ def customers_rescore(
     created_ids: Collection[int] = (),
     propagate: bool = True,
     rules: RulesInForce | None = None,
+    instances: Mapping[int, Customer] | None = None,
 ) -> RescoreResult:
     """Rescore the organisation's customers among `ids` in batches, inside the caller's
     transaction; then, with `propagate`, the parties connected to those whose level
-    changed (their connected_high_risk factor may move), until no level changes."""
+    changed (their connected_high_risk factor may move), until no level changes.
+    Those of `instances` (model instances by id, the writer's) get their new risk
+    columns set as well."""
     rules = rules or rules_in_force(organisation_id=organisation_id)
     total = RescoreResult()
     pending = sorted(set(ids))
@@ -335,6 +348,7 @@ def customers_rescore(
                 rules=rules,
                 why=reason,
                 created_ids=created_ids,
+                instances=instances,
             )
             total.scored += batch.scored
             total.changes.extend(batch.changes)

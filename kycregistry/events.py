@@ -33,6 +33,12 @@ class CustomersWritten:
 
     `changed_fields[id]` holds the model field names that changed for an updated
     customer (empty for a created one). Customers found unchanged are not announced.
+
+    `customers` holds the written rows as the writer has them in hand (model instances
+    by id: an API or admin write gives its customer, an import none). A reaction that
+    writes columns of these customers in the writer's transaction sets the new values
+    on these instances too (risk scoring does), so the writer's answer and the
+    reactions after it see each row as it now is without reading it again.
     """
 
     organisation_id: UUID
@@ -40,6 +46,7 @@ class CustomersWritten:
     changed_fields: Mapping[int, frozenset[str]]
     channel: str
     actor_id: str | None = None  # "user:<pk>" or "api_key:<pk>", as audit records name it
+    customers: Mapping[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def ids(self) -> frozenset[int]:
@@ -173,8 +180,10 @@ def customers_written(
     created_ids: Collection[int] = (),
     changed_fields: Mapping[int, Collection[str]] | None = None,
     actor: Any = None,
+    customers: Collection[Any] = (),
 ) -> None:
-    """Announce created and changed customers; nothing when both are empty."""
+    """Announce created and changed customers; nothing when both are empty.
+    `customers`: the written instances the writer holds (see `CustomersWritten`)."""
     created = frozenset(created_ids)
     changed = {
         pk: frozenset(names)
@@ -191,6 +200,7 @@ def customers_written(
             changed_fields=changed,
             channel=channel,
             actor_id=actor_id,
+            customers={customer.pk: customer for customer in customers},
         )
     )
 

@@ -35,10 +35,12 @@ REACTION_COLUMNS = (
 
 
 def _apply_connects(result: UpsertResult) -> UpsertResult:
+    """The answer shows the customer as the reactions left it (its new risk score): the
+    reactions to the customer's own write set it on the instance; those to its
+    connections' change only write it, so it is read again then."""
     if result.connects is not None:
         connections_replace(customer=result.customer, items=parse_connects(result.connects))
-    # The answer shows the customer as the reactions left it (its new risk score).
-    result.customer.refresh_from_db(fields=REACTION_COLUMNS)
+        result.customer.refresh_from_db(fields=REACTION_COLUMNS)
     return result
 
 

@@ -9,7 +9,7 @@ small query per write and write nothing.
 """
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -176,7 +176,7 @@ def on_customers_written(event: events.CustomersWritten) -> None:
     ids = sorted(event.ids)
     messages: list[Message] = []
     for start in range(0, len(ids), BATCH):
-        chunk = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
+        chunk = _customers(ids[start : start + BATCH], event.customers)
         if definitions is None and any(customer.custom_fields for customer in chunk):
             # Only custom field values need the definitions (which keys to show).
             definitions = list(
@@ -188,6 +188,14 @@ def on_customers_written(event: events.CustomersWritten) -> None:
             messages.extend(_customer_messages(event, customer, definitions or [], types, now))
         outbox_write(organisation_id=event.organisation_id, endpoints=endpoints, messages=messages)
         messages = []
+
+
+def _customers(ids: list[int], in_hand: Mapping[int, Customer]) -> list[Customer]:
+    """The customers of `ids` in id order: those the writer handed over as they are
+    (the reactions before this one set what they wrote on them), the others read."""
+    read = [pk for pk in ids if pk not in in_hand]
+    found = Customer.objects.in_bulk(read) if read else {}
+    return [customer for pk in ids if (customer := in_hand.get(pk) or found.get(pk))]
 
 
 def _customer_messages(

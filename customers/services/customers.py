@@ -100,6 +100,7 @@ def _announce(customer: Customer, *, created: bool = False, changed: Collection[
         created_ids=[customer.pk] if created else [],
         changed_fields={customer.pk: changed},
         actor=current_actor(),
+        customers=[customer],
     )
 
 

@@ -210,3 +210,25 @@ def test_memo_outside_an_announcement_computes_every_time():
     calls = []
     assert events.memo("k", lambda: calls.append(1) or len(calls)) == 1
     assert events.memo("k", lambda: calls.append(1) or len(calls)) == 2
+
+
+def test_the_payload_and_the_answer_carry_the_score_the_write_gave(org, api):
+    """Neither the outbox nor the API answer reads the customer again: the rescoring
+    sets the score it writes on the writer's instance."""
+    from customers.models import Customer
+
+    EndpointFactory(organisation=org, events=["customer.created", "customer.updated"])
+    created = api.post("/api/v1/customers", COMPANY, format="json").json()["data"]
+    stored = Customer.objects.get(reference_id="C-1")
+    assert stored.risk_level  # scored in the write's transaction
+    score = (stored.risk_score, stored.risk_level)
+    (body,) = bodies("customer.created")
+    assert (body["data"]["riskScore"], body["data"]["riskScoreName"]) == score
+    assert (created["riskScore"], created["riskScoreName"]) == score
+
+    moved = {**COMPANY, "identity": {**COMPANY["identity"], "country": "IR"}}
+    updated = api.post("/api/v1/customers", moved, format="json").json()["data"]
+    stored.refresh_from_db()
+    assert stored.risk_score > created["riskScore"]  # a high-risk country scores
+    (body,) = bodies("customer.updated")
+    assert body["data"]["riskScore"] == updated["riskScore"] == stored.risk_score
