@@ -58,6 +58,9 @@
         "text-wrap": "wrap",
         "text-max-width": 140,
         "color": "#222",
+        "text-background-color": "#ffffff",
+        "text-background-opacity": 0.85,
+        "text-background-padding": 2,
         "width": 34,
         "height": 34,
         "border-width": 3
@@ -123,24 +126,151 @@
     return text;
   }
 
+  /* Holders above what they hold, in ranks (dagre, a layered layout): nodes and their
+   * labels get their own space, and edges mostly join neighbouring ranks, so they do
+   * not run through other nodes. Without the dagre extension: a breadth-first tree. */
+  function layoutOptions(graph) {
+    if (window.cytoscape("layout", "dagre")) {
+      return {
+        name: "dagre",
+        rankDir: "TB",
+        nodeDimensionsIncludeLabels: true,
+        nodeSep: 36,
+        edgeSep: 24,
+        rankSep: 90,
+        padding: 24,
+        fit: true,
+        animate: false
+      };
+    }
+    return {
+      name: "breadthfirst",
+      directed: false,
+      roots: "#" + graph.center,
+      spacingFactor: 1.2,
+      padding: 24,
+      animate: false
+    };
+  }
+
+  var CLEARANCE = 8;  // px between a bent edge and the nodes it passes
+
+  function crosses(p, q, box) {
+    // Liang–Barsky: does the segment p→q enter the box?
+    var dx = q.x - p.x, dy = q.y - p.y, low = 0, high = 1;
+    var checks = [[-dx, p.x - box.x1], [dx, box.x2 - p.x], [-dy, p.y - box.y1], [dy, box.y2 - p.y]];
+    for (var i = 0; i < checks.length; i++) {
+      var a = checks[i][0], b = checks[i][1];
+      if (a === 0) {
+        if (b <= 0) { return false; }
+        continue;
+      }
+      var t = b / a;
+      if (a < 0) { low = Math.max(low, t); } else { high = Math.min(high, t); }
+      if (low >= high) { return false; }
+    }
+    return true;
+  }
+
+  /* Ranks of a top-to-bottom layered layout: the nodes that share a y, with the band
+   * their boxes (labels included) cover. */
+  function ranksOf(cy) {
+    var byY = {};
+    cy.nodes().forEach(function (node) {
+      var key = Math.round(node.position("y"));
+      var box = node.boundingBox({ includeLabels: true });
+      var rank = byY[key] || (byY[key] = { y: node.position("y"), top: box.y1, bottom: box.y2, spans: [] });
+      rank.top = Math.min(rank.top, box.y1);
+      rank.bottom = Math.max(rank.bottom, box.y2);
+      rank.spans.push([box.x1 - CLEARANCE, box.x2 + CLEARANCE]);
+    });
+    return Object.keys(byY).map(function (key) {
+      var rank = byY[key];
+      rank.spans.sort(function (a, b) { return a[0] - b[0]; });
+      var merged = [];
+      rank.spans.forEach(function (span) {
+        var last = merged[merged.length - 1];
+        if (last && span[0] <= last[1]) { last[1] = Math.max(last[1], span[1]); } else { merged.push(span.slice()); }
+      });
+      rank.spans = merged;
+      return rank;
+    });
+  }
+
+  function freeX(rank, x) {
+    for (var i = 0; i < rank.spans.length; i++) {
+      var span = rank.spans[i];
+      if (x > span[0] && x < span[1]) {
+        return x - span[0] < span[1] - x ? span[0] : span[1];
+      }
+    }
+    return x;
+  }
+
+  /* An edge that skips ranks (an owner holding both a company and that company's
+   * parent) would run straight through the nodes between: it bends instead, passing
+   * each rank it crosses through a gap between that rank's nodes. */
+  function routeAroundNodes(cy) {
+    var ranks = ranksOf(cy);
+    var boxes = cy.nodes().map(function (node) {
+      return { id: node.id(), box: node.boundingBox({ includeLabels: true }) };
+    });
+    cy.edges().forEach(function (edge) {
+      var s = edge.source().position(), t = edge.target().position();
+      var ends = [edge.source().id(), edge.target().id()];
+      var blocked = boxes.some(function (b) {
+        return ends.indexOf(b.id) < 0 && crosses(s, t, b.box);
+      });
+      if (!blocked) { return; }
+      var down = t.y > s.y;
+      var between = ranks.filter(function (rank) {
+        return down ? rank.y > s.y + 1 && rank.y < t.y - 1 : rank.y < s.y - 1 && rank.y > t.y + 1;
+      }).sort(function (a, b) { return down ? a.y - b.y : b.y - a.y; });
+      var points = [];
+      var from = s;
+      between.forEach(function (rank) {
+        var x = freeX(rank, from.x + (t.x - from.x) * (rank.y - from.y) / (t.y - from.y));
+        var enter = down ? rank.top - CLEARANCE : rank.bottom + CLEARANCE;
+        var leave = down ? rank.bottom + CLEARANCE : rank.top - CLEARANCE;
+        points.push({ x: x, y: enter }, { x: x, y: leave });
+        from = { x: x, y: leave };
+      });
+      if (!points.length) { return; }
+      var dx = t.x - s.x, dy = t.y - s.y, length2 = dx * dx + dy * dy;
+      if (!length2) { return; }
+      var length = Math.sqrt(length2);
+      // cytoscape places segment point i at s + w·(t − s) + d·n, n the unit normal (−dy, dx)/|t − s|
+      var weights = [], distances = [];
+      points.forEach(function (p) {
+        weights.push(((p.x - s.x) * dx + (p.y - s.y) * dy) / length2);
+        distances.push(((p.y - s.y) * dx - (p.x - s.x) * dy) / length);
+      });
+      edge.style({
+        "curve-style": "segments",
+        "edge-distances": "node-position",
+        "segment-weights": weights,
+        "segment-distances": distances
+      });
+      edge.addClass("routed");
+    });
+  }
+
   function render(graph) {
     container.textContent = "";
+    var layout = layoutOptions(graph);
     var cy = window.cytoscape({
       container: container,
       elements: elementsOf(graph),
       style: STYLE,
-      layout: {
-        name: "breadthfirst",
-        directed: false,
-        roots: "#" + graph.center,
-        spacingFactor: 1.2,
-        padding: 24,
-        animate: false
-      },
       wheelSensitivity: 0.3,
       minZoom: 0.1,
       maxZoom: 3
     });
+    cy.layout(layout).run();
+    if (layout.name === "dagre") {
+      routeAroundNodes(cy);
+      cy.fit(undefined, layout.padding);
+    }
     cy.on("tap", "node.customer", function (event) {
       var url = event.target.data("url");
       if (url) { window.location.assign(url); }
@@ -150,6 +280,7 @@
     // For people and for the browser test: what was drawn.
     container.setAttribute("data-nodes", String(cy.nodes().length));
     container.setAttribute("data-edges", String(cy.edges().length));
+    container.setAttribute("data-layout", layout.name);
     container.setAttribute("data-ready", "true");
     if (summary) { summary.textContent = describe(graph); }
     window.relationshipMap = cy;

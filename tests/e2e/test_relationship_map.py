@@ -82,3 +82,135 @@ def test_map_renders_and_a_click_opens_the_customer(admin_page, network):
     assert failed == []
     # The browser's favicon request is the only 404 it may log.
     assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+VIEWPORT = {"width": 1280, "height": 800}
+# node boxes (labels included) and edge segments, as drawn, in model coordinates
+DRAWN_GEOMETRY = """() => {
+  const cy = window.relationshipMap;
+  const box = (b) => ({x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2});
+  return {
+    nodes: cy.nodes().map(n => ({id: n.id(), ref: n.data("referenceId") || n.data("label"),
+                                 box: box(n.boundingBox({includeLabels: true}))})),
+    edges: cy.edges().map(e => ({source: e.source().id(), target: e.target().id(),
+                                 points: [e.sourceEndpoint(), ...(e.segmentPoints() || []),
+                                          e.targetEndpoint()]})),
+  };
+}"""
+
+
+@pytest.fixture
+def group(e2e_org):
+    """Twelve customers: a target with three corporate and two personal shareholders,
+    a three-level UBO chain, directors, an authorised person and a subsidiary."""
+    org = e2e_org
+    target = company(org, "T", "Target Holdings Ltd", risk_score=60, risk_level="High risk")
+    alpha = company(org, "A", "Alpha Investments Ltd")
+    beta = company(org, "B", "Beta Capital AS")
+    mid = company(org, "M", "Mid Holdings GmbH")
+    owns(alpha, target, 50)
+    owns(beta, target, 25)
+    owns(person(org, "CARL", "Carl Direct"), target, 10)
+    owns(person(org, "JANE", "Jane Doe"), alpha, 60)
+    owns(mid, alpha, 40)
+    top = person(org, "TOP", "Tove Top")
+    owns(top, mid, 100)
+    owns(top, target, 5)  # also a direct holding: an edge that spans ranks
+    owns(person(org, "BOB", "Bob Beta"), beta, 100)
+    role(person(org, "DIR1", "Dee Rector"), target, Role.DIRECTOR)
+    role(person(org, "DIR2", "Dan Director"), target, Role.DIRECTOR)
+    role(person(org, "AUTH", "Ann Authorised"), target, Role.AUTHORIZED_PERSON)
+    owns(target, company(org, "SUB", "Target Sub Ltd"), 100)
+    return target
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["x1"] < b["x2"] and b["x1"] < a["x2"] and a["y1"] < b["y2"] and b["y1"] < a["y2"]
+
+
+def _segment_crosses_box(p: dict, q: dict, box: dict) -> bool:
+    """Liang–Barsky clipping: does the segment p→q enter the box's interior?"""
+    dx, dy = q["x"] - p["x"], q["y"] - p["y"]
+    low, high = 0.0, 1.0
+    for edge_p, edge_q in (
+        (-dx, p["x"] - box["x1"]),
+        (dx, box["x2"] - p["x"]),
+        (-dy, p["y"] - box["y1"]),
+        (dy, box["y2"] - p["y"]),
+    ):
+        if edge_p == 0:
+            if edge_q <= 0:
+                return False
+            continue
+        t = edge_q / edge_p
+        if edge_p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low >= high:
+            return False
+    return True
+
+
+def test_segment_helper_tells_crossing_from_passing():
+    box = {"x1": 0, "y1": 0, "x2": 10, "y2": 10}
+    assert _segment_crosses_box({"x": -5, "y": 5}, {"x": 15, "y": 5}, box)
+    assert _segment_crosses_box({"x": 5, "y": -5}, {"x": 5, "y": 3}, box)
+    assert not _segment_crosses_box({"x": -5, "y": 12}, {"x": 15, "y": 12}, box)
+    assert not _segment_crosses_box({"x": -5, "y": 5}, {"x": -1, "y": 5}, box)
+    assert not _segment_crosses_box({"x": 11, "y": -20}, {"x": 30, "y": 5}, box)
+
+
+def test_layout_keeps_nodes_labels_and_edges_apart(admin_page, group):
+    page, base = admin_page, admin_page.base_url
+    page.set_viewport_size(VIEWPORT)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    page.goto(f"{base}/admin/customers/customer/{group.pk}/map/?depth=3")
+    graph = page.locator("#relationship-map[data-ready=true]")
+    graph.wait_for(timeout=15_000)
+    assert graph.get_attribute("data-layout") == "dagre"
+    drawn = page.evaluate(DRAWN_GEOMETRY)
+    nodes, edges = drawn["nodes"], drawn["edges"]
+    assert len(nodes) == 12
+    assert len(edges) == 12
+
+    overlapping = [
+        (a["ref"], b["ref"])
+        for i, a in enumerate(nodes)
+        for b in nodes[i + 1 :]
+        if _overlap(a["box"], b["box"])
+    ]
+    assert overlapping == []
+    by_id = {n["id"]: n for n in nodes}
+    crossing = [
+        (by_id[e["source"]]["ref"], by_id[e["target"]]["ref"], n["ref"])
+        for e in edges
+        for p, q in zip(e["points"], e["points"][1:], strict=False)
+        for n in nodes
+        if n["id"] not in (e["source"], e["target"]) and _segment_crosses_box(p, q, n["box"])
+    ]
+    assert crossing == []
+    # The owner who also holds the target directly: that edge bends around the rank
+    # between (the others are straight).
+    refs = [(by_id[e["source"]]["ref"], by_id[e["target"]]["ref"], e["points"]) for e in edges]
+    bent = sorted((source, target) for source, target, points in refs if len(points) > 2)
+    assert bent == [("TOP", "T")]
+    # Holders are drawn above what they hold.
+    above = [
+        (by_id[e["source"]]["ref"], by_id[e["target"]]["ref"])
+        for e in edges
+        if by_id[e["source"]]["box"]["y2"] > by_id[e["target"]]["box"]["y1"]
+    ]
+    assert above == []
+    assert page.evaluate("() => window.__cspViolations || []") == []
+
+
+def test_map_page_does_not_scroll_sideways(admin_page, group):
+    page, base = admin_page, admin_page.base_url
+    page.set_viewport_size(VIEWPORT)
+    page.goto(f"{base}/admin/customers/customer/{group.pk}/map/?depth=3")
+    page.locator("#relationship-map[data-ready=true]").wait_for(timeout=15_000)
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], widths
