@@ -1,10 +1,13 @@
 """The relationship map in a real browser (system Chromium): nodes and edges render
 under the strict CSP, and clicking a customer opens its admin page."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
+from customers.models import Customer
 from relations.models import Role
 from tests.relations.ownership_helpers import company, owns, person, role
 
@@ -210,7 +213,65 @@ def test_map_page_does_not_scroll_sideways(admin_page, group):
     page.set_viewport_size(VIEWPORT)
     page.goto(f"{base}/admin/customers/customer/{group.pk}/map/?depth=3")
     page.locator("#relationship-map[data-ready=true]").wait_for(timeout=15_000)
-    widths = page.evaluate(
+    scroll_width, client_width = _no_sideways_scroll(page)
+    assert scroll_width <= client_width
+
+
+def _no_sideways_scroll(page) -> list[int]:
+    return page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
-    assert widths[0] <= widths[1], widths
+
+
+def test_ownership_page_downloads_prints_and_fits(admin_page, group, tmp_path):
+    page, base = admin_page, admin_page.base_url
+    page.set_viewport_size(VIEWPORT)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    page.goto(f"{base}/admin/customers/customer/{group.pk}/structure/?asOf=2026-01-15")
+    scroll_width, client_width = _no_sideways_scroll(page)
+    assert scroll_width <= client_width
+
+    # Discrepancies: kinds in words, the customer a link to its page.
+    row = page.locator("#discrepancies tbody tr", has_text="Tove Top")
+    assert row.locator("td").nth(1).inner_text() == "Reaches the threshold, but not declared as UBO"
+    row.get_by_role("link", name="Tove Top").click()
+    top = Customer.objects.get(organisation=group.organisation, reference_id="TOP")
+    page.wait_for_url(re.compile(rf".*/admin/customers/customer/{top.pk}/change/$"))
+    page.go_back()
+
+    with page.expect_download() as bods_download:
+        page.get_by_role("link", name="BODS 0.4 (JSON)").click()
+    download = bods_download.value
+    assert download.suggested_filename == "T-ownership-bods-2026-01-15.json"
+    statements = json.loads(Path(download.path()).read_text())
+    entity = next(s for s in statements if s["recordId"].endswith(f"/customer/{group.pk}"))
+    assert (entity["recordType"], entity["recordDetails"]["name"]) == (
+        "entity",
+        "Target Holdings Ltd",
+    )
+    assert {s["statementDate"] for s in statements} == {"2026-01-15"}
+    assert sum(s["recordType"] == "relationship" for s in statements) >= 9
+
+    with page.expect_download() as ftm_download:
+        page.get_by_role("link", name="FollowTheMoney (JSON)").click()
+    entities = json.loads(Path(ftm_download.value.path()).read_text())
+    companies = sorted(e["properties"]["name"][0] for e in entities if e["schema"] == "Company")
+    assert "Target Holdings Ltd" in companies
+    assert {e["schema"] for e in entities} >= {"Company", "Person", "Ownership", "Directorship"}
+
+    # "Print" opens the print dialog through window.print (stubbed: a headless dialog
+    # would not return).
+    page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed++; }; }")
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("() => window.__printed") == 1
+
+    page.emulate_media(media="print")
+    for chrome in ("#header", ".breadcrumbs", ".object-tools", ".ownership-controls"):
+        assert page.locator(chrome).first.is_hidden(), chrome
+    assert page.get_by_role("button", name="Print").is_hidden()
+    assert page.locator("#derived-ubos").is_visible()
+    assert "ownership structure on 2026-01-15" in page.locator(".ownership-print-note").inner_text()
+    page.emulate_media(media="screen")
+    assert page.locator("#header").is_visible()
+    assert page.locator(".ownership-print-note").is_hidden()
+    assert page.evaluate("() => window.__cspViolations || []") == []
