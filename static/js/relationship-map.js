@@ -173,7 +173,7 @@
   }
 
   /* Ranks of a top-to-bottom layered layout: the nodes that share a y, with the band
-   * their boxes (labels included) cover. */
+   * their boxes (labels included) cover and the x-spans they take in it. */
   function ranksOf(cy) {
     var byY = {};
     cy.nodes().forEach(function (node) {
@@ -207,9 +207,52 @@
     return x;
   }
 
-  /* An edge that skips ranks (an owner holding both a company and that company's
-   * parent) would run straight through the nodes between: it bends instead, passing
-   * each rank it crosses through a gap between that rank's nodes. */
+  function clamp(value, low, high) {
+    return Math.max(low, Math.min(high, value));
+  }
+
+  function xAt(from, to, y) {
+    return to.y === from.y ? to.x : from.x + (to.x - from.x) * (y - from.y) / (to.y - from.y);
+  }
+
+  /* The bends of an edge from node `source` to node `target` that keep it out of every
+   * other node's box: it leaves its own rank within the width of the source's box,
+   * crosses each rank between through a gap, and enters the target's rank within the
+   * width of the target's box. Between ranks there are no nodes. */
+  function bendsOf(source, target, ranks) {
+    var s = source.position(), t = target.position();
+    var down = t.y > s.y;
+    var sourceBox = source.boundingBox({ includeLabels: true });
+    var targetBox = target.boundingBox({ includeLabels: true });
+    var rankOf = function (y) {
+      return ranks.filter(function (rank) { return Math.abs(rank.y - y) < 1; })[0];
+    };
+    var sourceRank = rankOf(s.y), targetRank = rankOf(t.y);
+    if (!sourceRank || !targetRank || sourceRank === targetRank) { return []; }
+    var between = ranks.filter(function (rank) {
+      return down ? rank.y > s.y + 1 && rank.y < t.y - 1 : rank.y < s.y - 1 && rank.y > t.y + 1;
+    }).sort(function (a, b) { return down ? a.y - b.y : b.y - a.y; });
+
+    var points = [];
+    var exitY = down ? sourceRank.bottom + CLEARANCE : sourceRank.top - CLEARANCE;
+    var from = { x: clamp(xAt(s, t, exitY), sourceBox.x1, sourceBox.x2), y: exitY };
+    points.push(from);
+    between.forEach(function (rank) {
+      var x = freeX(rank, xAt(from, t, rank.y));
+      var enter = down ? rank.top - CLEARANCE : rank.bottom + CLEARANCE;
+      var leave = down ? rank.bottom + CLEARANCE : rank.top - CLEARANCE;
+      points.push({ x: x, y: enter }, { x: x, y: leave });
+      from = { x: x, y: leave };
+    });
+    var entryY = down ? targetRank.top - CLEARANCE : targetRank.bottom + CLEARANCE;
+    points.push({ x: clamp(xAt(from, t, entryY), targetBox.x1, targetBox.x2), y: entryY });
+    return points;
+  }
+
+  /* Straight edges where nothing is in the way. Where a straight edge would run
+   * through another node or its label — an edge that skips ranks (an owner holding
+   * both a company and that company's parent), or a flat one that grazes a
+   * neighbour's label — it bends (bendsOf). */
   function routeAroundNodes(cy) {
     var ranks = ranksOf(cy);
     var boxes = cy.nodes().map(function (node) {
@@ -222,22 +265,9 @@
         return ends.indexOf(b.id) < 0 && crosses(s, t, b.box);
       });
       if (!blocked) { return; }
-      var down = t.y > s.y;
-      var between = ranks.filter(function (rank) {
-        return down ? rank.y > s.y + 1 && rank.y < t.y - 1 : rank.y < s.y - 1 && rank.y > t.y + 1;
-      }).sort(function (a, b) { return down ? a.y - b.y : b.y - a.y; });
-      var points = [];
-      var from = s;
-      between.forEach(function (rank) {
-        var x = freeX(rank, from.x + (t.x - from.x) * (rank.y - from.y) / (t.y - from.y));
-        var enter = down ? rank.top - CLEARANCE : rank.bottom + CLEARANCE;
-        var leave = down ? rank.bottom + CLEARANCE : rank.top - CLEARANCE;
-        points.push({ x: x, y: enter }, { x: x, y: leave });
-        from = { x: x, y: leave };
-      });
-      if (!points.length) { return; }
+      var points = bendsOf(edge.source(), edge.target(), ranks);
       var dx = t.x - s.x, dy = t.y - s.y, length2 = dx * dx + dy * dy;
-      if (!length2) { return; }
+      if (!points.length || !length2) { return; }
       var length = Math.sqrt(length2);
       // cytoscape places segment point i at s + w·(t − s) + d·n, n the unit normal (−dy, dx)/|t − s|
       var weights = [], distances = [];

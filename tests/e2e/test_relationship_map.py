@@ -164,48 +164,93 @@ def test_segment_helper_tells_crossing_from_passing():
     assert not _segment_crosses_box({"x": 11, "y": -20}, {"x": 30, "y": 5}, box)
 
 
-def test_layout_keeps_nodes_labels_and_edges_apart(admin_page, group):
-    page, base = admin_page, admin_page.base_url
+def _draw(page, customer, depth=3) -> dict:
     page.set_viewport_size(VIEWPORT)
     page.add_init_script(RECORD_CSP_VIOLATIONS)
-    page.goto(f"{base}/admin/customers/customer/{group.pk}/map/?depth=3")
+    page.goto(f"{page.base_url}/admin/customers/customer/{customer.pk}/map/?depth={depth}")
     graph = page.locator("#relationship-map[data-ready=true]")
     graph.wait_for(timeout=15_000)
     assert graph.get_attribute("data-layout") == "dagre"
     drawn = page.evaluate(DRAWN_GEOMETRY)
-    nodes, edges = drawn["nodes"], drawn["edges"]
-    assert len(nodes) == 12
-    assert len(edges) == 12
+    drawn["by_id"] = {n["id"]: n for n in drawn["nodes"]}
+    assert page.evaluate("() => window.__cspViolations || []") == []
+    return drawn
 
-    overlapping = [
+
+def _overlapping_nodes(drawn: dict) -> list[tuple[str, str]]:
+    nodes = drawn["nodes"]
+    return [
         (a["ref"], b["ref"])
         for i, a in enumerate(nodes)
         for b in nodes[i + 1 :]
         if _overlap(a["box"], b["box"])
     ]
-    assert overlapping == []
-    by_id = {n["id"]: n for n in nodes}
-    crossing = [
+
+
+def _edges_through_nodes(drawn: dict) -> list[tuple[str, str, str]]:
+    """(source, target, node) for every straight piece of an edge that enters the box
+    (label included) of a node other than its two ends."""
+    by_id = drawn["by_id"]
+    return [
         (by_id[e["source"]]["ref"], by_id[e["target"]]["ref"], n["ref"])
-        for e in edges
+        for e in drawn["edges"]
         for p, q in zip(e["points"], e["points"][1:], strict=False)
-        for n in nodes
+        for n in drawn["nodes"]
         if n["id"] not in (e["source"], e["target"]) and _segment_crosses_box(p, q, n["box"])
     ]
-    assert crossing == []
+
+
+def _bent_edges(drawn: dict) -> list[tuple[str, str]]:
+    by_id = drawn["by_id"]
+    return sorted(
+        (by_id[e["source"]]["ref"], by_id[e["target"]]["ref"])
+        for e in drawn["edges"]
+        if len(e["points"]) > 2
+    )
+
+
+def test_layout_keeps_nodes_labels_and_edges_apart(admin_page, group):
+    drawn = _draw(admin_page, group)
+    assert (len(drawn["nodes"]), len(drawn["edges"])) == (12, 12)
+    assert _overlapping_nodes(drawn) == []
+    assert _edges_through_nodes(drawn) == []
     # The owner who also holds the target directly: that edge bends around the rank
     # between (the others are straight).
-    refs = [(by_id[e["source"]]["ref"], by_id[e["target"]]["ref"], e["points"]) for e in edges]
-    bent = sorted((source, target) for source, target, points in refs if len(points) > 2)
-    assert bent == [("TOP", "T")]
+    assert _bent_edges(drawn) == [("TOP", "T")]
     # Holders are drawn above what they hold.
+    by_id = drawn["by_id"]
     above = [
         (by_id[e["source"]]["ref"], by_id[e["target"]]["ref"])
-        for e in edges
+        for e in drawn["edges"]
         if by_id[e["source"]]["box"]["y2"] > by_id[e["target"]]["box"]["y1"]
     ]
     assert above == []
-    assert page.evaluate("() => window.__cspViolations || []") == []
+
+
+def test_layout_of_circular_holdings_and_long_chains(admin_page, e2e_org):
+    """A circle of three companies, an owner at the top of a four-level chain who also
+    holds every level directly, and two wide ranks."""
+    org = e2e_org
+    target = company(org, "T", "Target Holdings Ltd")
+    first, second, third = (company(org, f"C{i}", f"Circle {i} Ltd") for i in (1, 2, 3))
+    owns(first, target, 40)
+    owns(second, first, 30)
+    owns(third, second, 30)
+    owns(first, third, 30)  # back to the start: a circle
+    chain = [company(org, f"L{i}", f"Level {i} Holdings Ltd") for i in (1, 2, 3)]
+    owns(chain[0], target, 30)
+    owns(chain[1], chain[0], 50)
+    owns(chain[2], chain[1], 50)
+    founder = person(org, "F", "Frida Founder")
+    for level in [*chain, target]:
+        owns(founder, level, 10)
+    for i in range(4):
+        role(person(org, f"D{i}", f"Director Number {i}"), target, Role.DIRECTOR)
+    drawn = _draw(admin_page, target, depth=4)
+    assert len(drawn["nodes"]) == 12
+    assert _overlapping_nodes(drawn) == []
+    assert _edges_through_nodes(drawn) == []
+    assert ("F", "T") in _bent_edges(drawn)
 
 
 def test_map_page_does_not_scroll_sideways(admin_page, group):
