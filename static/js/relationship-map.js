@@ -26,6 +26,25 @@
     container.appendChild(p);
   }
 
+  var ROLE_WORDS = {
+    DIRECTOR: "Director",
+    AUTHORIZED_PERSON: "Authorised",
+    UBO: "UBO",
+    BANK_ACCOUNT: "Bank account",
+    ACCOUNT_HOLDER: "Account holder"
+  };
+
+  /* What an edge says on the map, kept short so that it fits between two ranks: a
+   * shareholding is its percentage (the solid line says it is one), another role its
+   * name. The full label ("SHAREHOLDER 60%") stays in the edge's data. */
+  function captionOf(edge) {
+    var label = String(edge.label || "");
+    var percentage = (label.match(/(\S+%)$/) || [])[1] || "";
+    if (edge.role === "SHAREHOLDER") { return percentage || "Shareholder"; }
+    var word = ROLE_WORDS[edge.role] || label;
+    return percentage ? word + " " + percentage : word;
+  }
+
   function elementsOf(graph) {
     var elements = [];
     graph.nodes.forEach(function (node) {
@@ -42,6 +61,7 @@
     graph.edges.forEach(function (edge) {
       var classes = ["role-" + String(edge.role || "more").toLowerCase()];
       if (edge.highlighted) { classes.push("ubo-path"); }
+      edge.caption = captionOf(edge);
       elements.push({ group: "edges", data: edge, classes: classes.join(" ") });
     });
     return elements;
@@ -97,11 +117,11 @@
         "line-color": "#90a4ae",
         "target-arrow-color": "#90a4ae",
         "target-arrow-shape": "triangle",
-        "label": "data(label)",
-        "font-size": 9,
-        "text-rotation": "autorotate",
+        "label": "data(caption)",
+        "font-size": 10,
+        "color": "#37474f",
         "text-background-color": "#ffffff",
-        "text-background-opacity": 0.85,
+        "text-background-opacity": 0.9,
         "text-background-padding": 2
       }
     },
@@ -249,10 +269,30 @@
     return points;
   }
 
-  /* Straight edges where nothing is in the way. Where a straight edge would run
-   * through another node or its label — an edge that skips ranks (an owner holding
-   * both a company and that company's parent), or a flat one that grazes a
-   * neighbour's label — it bends (bendsOf). */
+  /* cytoscape puts a segmented edge's label at its middle bend (or half-way between
+   * the two middle ones), which may lie in a rank beside other nodes: shift it to the
+   * middle of the longest stretch between two ranks. */
+  function labelShift(s, t, points) {
+    var n = points.length;
+    var mid = n % 2 ? points[(n - 1) / 2] : {
+      x: (points[n / 2 - 1].x + points[n / 2].x) / 2,
+      y: (points[n / 2 - 1].y + points[n / 2].y) / 2
+    };
+    var best = null;
+    // between ranks: from each bend that leaves a rank to the next bend (n is even)
+    for (var i = 0; i + 1 < n; i += 2) {
+      var a = points[i], b = points[i + 1];
+      var length = Math.abs(b.y - a.y);
+      if (!best || length > best.length) {
+        best = { length: length, x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+      }
+    }
+    return best ? { x: best.x - mid.x, y: best.y - mid.y } : { x: 0, y: 0 };
+  }
+
+  /* Straight edges between neighbouring ranks where nothing is in the way. An edge
+   * that skips ranks (an owner holding both a company and that company's parent), or
+   * one whose straight line would graze another node's label, bends (bendsOf). */
   function routeAroundNodes(cy) {
     var ranks = ranksOf(cy);
     var boxes = cy.nodes().map(function (node) {
@@ -261,7 +301,10 @@
     cy.edges().forEach(function (edge) {
       var s = edge.source().position(), t = edge.target().position();
       var ends = [edge.source().id(), edge.target().id()];
-      var blocked = boxes.some(function (b) {
+      var skipsRanks = ranks.some(function (rank) {
+        return rank.y > Math.min(s.y, t.y) + 1 && rank.y < Math.max(s.y, t.y) - 1;
+      });
+      var blocked = skipsRanks || boxes.some(function (b) {
         return ends.indexOf(b.id) < 0 && crosses(s, t, b.box);
       });
       if (!blocked) { return; }
@@ -275,11 +318,14 @@
         weights.push(((p.x - s.x) * dx + (p.y - s.y) * dy) / length2);
         distances.push(((p.y - s.y) * dx - (p.x - s.x) * dy) / length);
       });
+      var label = labelShift(s, t, points);
       edge.style({
         "curve-style": "segments",
         "edge-distances": "node-position",
         "segment-weights": weights,
-        "segment-distances": distances
+        "segment-distances": distances,
+        "text-margin-x": label.x,
+        "text-margin-y": label.y
       });
       edge.addClass("routed");
     });

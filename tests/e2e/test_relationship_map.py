@@ -97,7 +97,10 @@ DRAWN_GEOMETRY = """() => {
                                  box: box(n.boundingBox({includeLabels: true}))})),
     edges: cy.edges().map(e => ({source: e.source().id(), target: e.target().id(),
                                  points: [e.sourceEndpoint(), ...(e.segmentPoints() || []),
-                                          e.targetEndpoint()]})),
+                                          e.targetEndpoint()],
+                                 caption: e.data("caption"),
+                                 label: box(e.boundingBox({includeNodes: false,
+                                   includeEdges: false, includeLabels: true}))})),
   };
 }"""
 
@@ -200,6 +203,17 @@ def _edges_through_nodes(drawn: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def _labels_over_nodes(drawn: dict) -> list[tuple[str, str]]:
+    """(edge caption, node) for every edge label whose box overlaps a node's box."""
+    return [
+        (e["caption"], n["ref"])
+        for e in drawn["edges"]
+        if e["caption"]
+        for n in drawn["nodes"]
+        if _overlap(e["label"], n["box"])
+    ]
+
+
 def _bent_edges(drawn: dict) -> list[tuple[str, str]]:
     by_id = drawn["by_id"]
     return sorted(
@@ -214,6 +228,21 @@ def test_layout_keeps_nodes_labels_and_edges_apart(admin_page, group):
     assert (len(drawn["nodes"]), len(drawn["edges"])) == (12, 12)
     assert _overlapping_nodes(drawn) == []
     assert _edges_through_nodes(drawn) == []
+    assert _labels_over_nodes(drawn) == []
+    assert sorted(e["caption"] for e in drawn["edges"]) == [
+        "10%",
+        "100%",
+        "100%",
+        "100%",
+        "25%",
+        "40%",
+        "5%",
+        "50%",
+        "60%",
+        "Authorised",
+        "Director",
+        "Director",
+    ]
     # The owner who also holds the target directly: that edge bends around the rank
     # between (the others are straight).
     assert _bent_edges(drawn) == [("TOP", "T")]
@@ -250,7 +279,8 @@ def test_layout_of_circular_holdings_and_long_chains(admin_page, e2e_org):
     assert len(drawn["nodes"]) == 12
     assert _overlapping_nodes(drawn) == []
     assert _edges_through_nodes(drawn) == []
-    assert ("F", "T") in _bent_edges(drawn)
+    assert _labels_over_nodes(drawn) == []
+    assert {("F", "T"), ("F", "L1"), ("F", "L2")} <= set(_bent_edges(drawn))
 
 
 def test_map_page_does_not_scroll_sideways(admin_page, group):
