@@ -350,3 +350,16 @@ def test_ownership_page_downloads_prints_and_fits(admin_page, group, tmp_path):
     assert page.locator("#header").is_visible()
     assert page.locator(".ownership-print-note").is_hidden()
     assert page.evaluate("() => window.__cspViolations || []") == []
+
+
+def test_layout_of_a_wide_fan_out(admin_page, e2e_org):
+    """Thirty directors: 25 drawn and one "and 5 more" node, all in one rank."""
+    hub = company(e2e_org, "HUB", "Hub Holdings Ltd")
+    for i in range(30):
+        role(person(e2e_org, f"D{i:02d}", f"Director {i:02d}"), hub, Role.DIRECTOR)
+    drawn = _draw(admin_page, hub, depth=1)
+    assert len(drawn["nodes"]) == 27
+    assert "and 5 more" in {n["ref"] for n in drawn["nodes"]}
+    assert _overlapping_nodes(drawn) == []
+    assert _edges_through_nodes(drawn) == []
+    assert _labels_over_nodes(drawn) == []
