@@ -111,7 +111,7 @@ def _structure(request: HttpRequest, customer: Customer) -> tuple[OwnershipStruc
 
 
 def _export_url(pk: int, kind: str) -> str:
-    return reverse("admin:customer-structure-export", args=[pk, kind])
+    return reverse(f"admin:customer-structure-{kind}", args=[pk])
 
 
 def _download_name(customer: Customer, kind: str, as_of: date) -> str:
@@ -128,8 +128,9 @@ def _json_download(payload: Any, filename: str) -> HttpResponse:
 
 
 def ownership_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
-    """URL names: `customer-map`, `customer-map-data` and `customer-structure` (arg:
-    customer pk), all behind `admin_site.admin_view` (login, staff, CSRF)."""
+    """URL names: `customer-map`, `customer-map-data`, `customer-structure`,
+    `customer-structure-bods` and `customer-structure-ftm` (arg: customer pk), all
+    behind `admin_site.admin_view` (login, staff, CSRF)."""
 
     def map_page(request: HttpRequest, pk: int) -> HttpResponse:
         customer = _customer(request, pk)
@@ -199,19 +200,21 @@ def ownership_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
             },
         )
 
-    def structure_export(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-        """The structure as a JSON file: BODS statements or FollowTheMoney entities,
-        identified within the customer's organisation (as the API's exports)."""
-        if kind not in EXPORTS:
-            raise Http404("Unknown export format")
-        customer = _customer(request, pk)
-        structure, _warnings = _structure(request, customer)
+    def structure_export(kind: str) -> Callable[[HttpRequest, int], HttpResponse]:
         exporter, _label = EXPORTS[kind]
-        organisation: Organisation = customer.organisation
-        return _json_download(
-            exporter(structure, organisation=organisation),
-            _download_name(customer, kind, structure.as_of),
-        )
+
+        def download(request: HttpRequest, pk: int) -> HttpResponse:
+            """The structure as a JSON file (BODS statements or FollowTheMoney entities),
+            identified within the customer's organisation, as the API's exports."""
+            customer = _customer(request, pk)
+            structure, _warnings = _structure(request, customer)
+            organisation: Organisation = customer.organisation
+            return _json_download(
+                exporter(structure, organisation=organisation),
+                _download_name(customer, kind, structure.as_of),
+            )
+
+        return download
 
     return [
         path("<int:pk>/map/", admin_site.admin_view(map_page), name="customer-map"),
@@ -221,9 +224,12 @@ def ownership_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
             admin_site.admin_view(structure_page),
             name="customer-structure",
         ),
-        path(
-            "<int:pk>/structure/<slug:kind>.json",
-            admin_site.admin_view(structure_export),
-            name="customer-structure-export",
-        ),
+        *[
+            path(
+                f"<int:pk>/structure/{kind}.json",
+                admin_site.admin_view(structure_export(kind)),
+                name=f"customer-structure-{kind}",
+            )
+            for kind in EXPORTS
+        ],
     ]

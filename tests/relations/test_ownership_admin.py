@@ -225,10 +225,6 @@ def test_download_follows_the_threshold(staff, target):
     assert [e for e in high if e["properties"].get("ownershipType") == ["indirect"]] == []
 
 
-def test_unknown_download_format_is_404(staff, target):
-    assert staff.get(map_url(target.pk, "structure/csv.json")).status_code == 404
-
-
 def test_superuser_download_is_in_the_customers_organisation(client, target):
     client.force_login(make_superuser())
     statements = json.loads(client.get(map_url(target.pk, "structure/bods.json")).content)
