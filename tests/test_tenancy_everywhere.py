@@ -465,6 +465,8 @@ CUSTOM_ADMIN_PAGES = {
     "customer-map": "customer",
     "customer-map-data": "customer",
     "customer-structure": "customer",
+    "customer-structure-bods": "customer",
+    "customer-structure-ftm": "customer",
     "customers-bulk-upload-status": "upload",
     "customers-bulk-upload-progress": "upload",
     "customers-bulk-upload-report": "upload",

@@ -1,11 +1,15 @@
 """Admin pages of the ownership structure: map page, its JSON, the tables; tenancy."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 
+from customers.models import Customer
 from relations.models import Role
 from tests.admin_support import ANALYST, make_staff, make_superuser
 from tests.relations.ownership_helpers import company, owns, person, role
+from tests.relations.test_exports import bods_validator
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +37,9 @@ REQUEST_OVERHEAD = 7
 
 
 def map_url(pk, suffix=""):
-    if suffix == "structure":
-        return f"/admin/customers/customer/{pk}/structure/"
+    if suffix.startswith("structure"):
+        tail = "" if suffix.endswith(".json") else "/"
+        return f"/admin/customers/customer/{pk}/{suffix}{tail}"
     return f"/admin/customers/customer/{pk}/map/{suffix}"
 
 
@@ -132,6 +137,101 @@ def test_structure_page_tables(staff, target):
     assert ">60%<" in html
 
 
+def test_structure_page_names_discrepancies_in_words_with_links(staff, org, target):
+    declared = person(org, "DECL", "Dec Lared")
+    role(declared, target, Role.UBO)
+    jane = Customer.objects.get(organisation=org, reference_id="JANE")
+    html = staff.get(map_url(target.pk, "structure")).content.decode()
+    table = html.split('<table id="discrepancies">')[1].split("</table>")[0]
+    assert (
+        f'<td><a href="/admin/customers/customer/{declared.pk}/change/">Dec Lared</a> (DECL)</td>'
+        "<td>Declared as UBO, but below the threshold</td>"
+    ) in table
+    assert (
+        f'<td><a href="/admin/customers/customer/{jane.pk}/change/">Jane Doe</a> (JANE)</td>'
+        "<td>Reaches the threshold, but not declared as UBO</td>"
+    ) in table
+    assert "declared_not_derived" not in html and "derived_not_declared" not in html
+
+
+def test_structure_page_offers_downloads_and_printing_without_readme(staff, target):
+    response = staff.get(map_url(target.pk, "structure"), {"asOf": "2026-01-15", "threshold": "30"})
+    html = response.content.decode()
+    for kind, label in (("bods", "BODS 0.4"), ("ftm", "FollowTheMoney")):
+        assert (
+            f'<a class="button" href="/admin/customers/customer/{target.pk}/structure/{kind}.json'
+            f'?asOf=2026-01-15&amp;threshold=30" download>{label} (JSON)</a>'
+        ) in html
+    assert '<button type="button" class="button" id="print-structure" hidden>Print</button>' in html
+    assert "/static/js/ownership-structure.js" in html
+    assert "/static/css/ownership-print.css" in html
+    assert "README" not in html
+    assert "<script>" not in html and " onclick=" not in html
+
+
+def test_bods_download_is_the_structure_as_valid_statements(
+    staff, target, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(REQUEST_OVERHEAD + 5):
+        response = staff.get(map_url(target.pk, "structure/bods.json"), {"asOf": "2026-01-15"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="T-ownership-bods-2026-01-15.json"'
+    )
+    statements = json.loads(response.content)
+    assert sorted(bods_validator().iter_errors(statements), key=str) == []
+    assert {s["statementDate"] for s in statements} == {"2026-01-15"}
+    subject = f"{target.organisation_id}/customer/{target.pk}"
+    assert {s["declarationSubject"] for s in statements} == {subject}
+    names = sorted(
+        s["recordDetails"].get("name") or s["recordDetails"]["names"][0]["fullName"]
+        for s in statements
+        if s["recordType"] != "relationship"
+    )
+    assert names == ["Dee Rector", "HoldCo Ltd", "Jane Doe", "Target Ltd"]
+    assert statements[0]["publicationDetails"]["publisher"] == {"name": target.organisation.name}
+
+
+def test_ftm_download_is_the_apis_entities(staff, api, target):
+    response = staff.get(map_url(target.pk, "structure/ftm.json"), {"asOf": "2026-01-15"})
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="T-ownership-ftm-2026-01-15.json"'
+    )
+    entities = json.loads(response.content)
+    from_api = api.get("/api/v1/customers/T/organization/ftm", {"asOf": "2026-01-15"})
+    assert entities == from_api.json()["data"]
+    assert sorted(e["schema"] for e in entities) == [
+        "Company",
+        "Company",
+        "Directorship",
+        "Ownership",
+        "Ownership",
+        "Ownership",
+        "Person",
+        "Person",
+    ]
+
+
+def test_download_follows_the_threshold(staff, target):
+    low = json.loads(
+        staff.get(map_url(target.pk, "structure/ftm.json"), {"threshold": "25"}).content
+    )
+    high = json.loads(
+        staff.get(map_url(target.pk, "structure/ftm.json"), {"threshold": "40"}).content
+    )
+    indirect = [e for e in low if e["properties"].get("ownershipType") == ["indirect"]]
+    assert [e["properties"]["percentage"] for e in indirect] == [["30"]]
+    assert [e for e in high if e["properties"].get("ownershipType") == ["indirect"]] == []
+
+
+def test_superuser_download_is_in_the_customers_organisation(client, target):
+    client.force_login(make_superuser())
+    statements = json.loads(client.get(map_url(target.pk, "structure/bods.json")).content)
+    assert statements[0]["recordId"].startswith(f"{target.organisation_id}/customer/")
+    assert statements[0]["publicationDetails"]["publisher"] == {"name": target.organisation.name}
+
+
 def test_structure_page_reports_bad_parameters(staff, target):
     response = staff.get(
         f"/admin/customers/customer/{target.pk}/structure/", {"asOf": "nope", "threshold": "500"}
@@ -142,13 +242,16 @@ def test_structure_page_reports_bad_parameters(staff, target):
     assert "“500” is not a threshold between 0 and 100; showing the default." in html
 
 
-@pytest.mark.parametrize("suffix", ["", "data/", "structure"])
+PAGES = ["", "data/", "structure", "structure/bods.json", "structure/ftm.json"]
+
+
+@pytest.mark.parametrize("suffix", PAGES)
 def test_other_organisations_customer_is_404(client, other_org, target, suffix):
     client.force_login(make_staff(other_org, username="outsider", group=ANALYST))
     assert client.get(map_url(target.pk, suffix)).status_code == 404
 
 
-@pytest.mark.parametrize("suffix", ["", "data/", "structure"])
+@pytest.mark.parametrize("suffix", PAGES)
 def test_staff_without_membership_gets_404_and_without_permission_403(client, target, suffix):
     client.force_login(make_staff(None, username="nomember", group=ANALYST))
     assert client.get(map_url(target.pk, suffix)).status_code == 404
