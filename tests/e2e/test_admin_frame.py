@@ -163,3 +163,50 @@ def test_no_list_or_history_of_the_admin_scrolls_sideways(page, live_server, dat
         if scrolls_sideways(page):
             wide.append(url)
     assert wide == []
+
+
+def test_no_change_or_add_page_of_the_admin_scrolls_sideways(page, live_server, data, e2e_org):
+    """Every model's add page, and the change page of a row of each (the fixture's
+    customers and connection, and one row of the other kinds)."""
+    from organisations.services import api_key_create
+    from tests.kyc.factories import SessionFactory
+    from tests.screening.factories import screening_hit_for
+    from tests.webhooks.factories import EndpointFactory
+
+    api_key_create(organisation=e2e_org, scopes=["kyc:read"], name="Core banking " + LONG)
+    EndpointFactory(organisation=e2e_org, description=LONG)
+    SessionFactory(customer=data["person"])
+    screening_hit_for(data["company"])
+    make_superuser("root")
+    page.set_viewport_size(VIEWPORT)
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    visited, wide = [], []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"{live_server.url}/admin/{opts.app_label}/{opts.model_name}"
+        urls = [f"{base}/{row.pk}/change/" for row in model._default_manager.all()[:1]]
+        if model_admin.has_add_permission(_request_of_superuser()):
+            urls.append(f"{base}/add/")
+        for url in urls:
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            visited.append(url)
+            if scrolls_sideways(page):
+                wide.append(url)
+    assert wide == []
+    assert any("/customers/customer/" in url and "/change/" in url for url in visited)
+    assert len(visited) > len(admin.site._registry)  # change pages as well as add pages
+
+
+def _request_of_superuser():
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = get_user_model().objects.get(username="root")
+    return request
