@@ -15,11 +15,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kycregistry", "organisations", "customers", "relations", "onboarding", "imports")
-PACKAGES += ("screening", "kyc", "clients", "webhooks", "demo")
+PACKAGES += ("screening", "kyc", "clients", "webhooks", "demo", "workers")
 
 # The domain apps, bottom first: each may import those below it.
 DOMAIN: list[tuple[str, ...]] = [
     ("kycregistry", "kycregistry.api.fields"),  # events, jobs, env, field types: for every app
+    ("workers",),  # the task workers' heartbeat: for every page that waits for a job
     ("organisations",),
     ("customers",),
     ("relations",),
@@ -48,6 +49,7 @@ ENTRY_POINTS = (
     *("webhooks.api", "webhooks.admin", "webhooks.management"),
     *("screening.api", "screening.admin", "screening.admin_views"),
     "demo.management",
+    "workers.management",
 )
 WIRING = ("kycregistry.urls", "kycregistry.settings", "kycregistry.wsgi")
 LAYERS = [*DOMAIN, ENTRY_POINTS, WIRING]
