@@ -109,6 +109,7 @@ def _progress_context(request: HttpRequest, upload: BulkUpload) -> dict[str, Any
         "row_errors": upload.row_errors[:ROW_ERRORS_SHOWN],
         "more_errors": max(0, len(upload.row_errors) - ROW_ERRORS_SHOWN),
         "completed": upload.status == UploadStatus.COMPLETED,
+        "customers_url": reverse("admin:customers_customer_changelist"),
         "failed": upload.status == UploadStatus.FAILED,
     }
 

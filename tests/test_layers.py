@@ -43,7 +43,7 @@ ENTRY_POINTS = (
     *("customers.admin_forms", "customers.admin_widgets", "customers.admin_change_page"),
     *("relations.api", "relations.admin", "relations.admin_views"),
     *("onboarding.api", "onboarding.admin"),
-    *("imports.api", "imports.admin", "imports.admin_views"),
+    *("imports.api", "imports.admin", "imports.admin_views", "imports.admin_filters"),
     *("kyc.api", "kyc.admin", "kyc.management"),
     *("clients.api", "clients.admin"),
     *("webhooks.api", "webhooks.admin", "webhooks.management"),
