@@ -79,6 +79,10 @@ def _context(admin_site: AdminSite, request: HttpRequest, **extra: Any) -> dict[
     }
 
 
+def state_label(upload: BulkUpload) -> str:
+    return STATE_LABELS.get(UploadStatus(upload.status), upload.status)
+
+
 def _worker_missing(request: HttpRequest) -> str:
     """For superusers, when no task worker has reported in lately (workers.selectors):
     for how long, in words ("1 minute"); else ""."""
@@ -104,7 +108,7 @@ def _progress_context(request: HttpRequest, upload: BulkUpload) -> dict[str, Any
     queued = upload.status == UploadStatus.QUEUED
     return {
         "upload": upload,
-        "state_label": STATE_LABELS.get(UploadStatus(upload.status), upload.status),
+        "state_label": state_label(upload),
         "worker_missing": _worker_missing(request) if queued else "",
         "row_errors": upload.row_errors[:ROW_ERRORS_SHOWN],
         "more_errors": max(0, len(upload.row_errors) - ROW_ERRORS_SHOWN),
@@ -142,10 +146,7 @@ def bulk_upload_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
             request,
             title="Bulk upload",
             form=form,
-            uploads=[
-                (upload, STATE_LABELS.get(UploadStatus(upload.status), upload.status))
-                for upload in _uploads(request)[:20]
-            ],
+            uploads=[(upload, state_label(upload)) for upload in _uploads(request)[:20]],
             worker_missing=_worker_missing(request),
         )
         return render(request, "admin/imports/bulk_upload.html", context)

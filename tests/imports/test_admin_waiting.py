@@ -119,3 +119,12 @@ def test_uploading_with_no_worker_logs_the_reason(client, org, settings, caplog)
         f"Bulk upload {upload.pk} is queued and no task worker has been seen for "
         "60 s: start one with `manage.py db_worker`"
     ]
+
+
+def test_the_jobs_list_and_page_say_waiting_to_start(client, org, queued_upload):
+    client.force_login(make_staff(org))
+    listing = client.get("/admin/imports/bulkupload/").content.decode()
+    assert f'<td class="field-state">{WAITING}</td>' in listing
+    page = client.get(f"/admin/imports/bulkupload/{queued_upload.pk}/change/").content.decode()
+    assert f'<div class="readonly">{WAITING}</div>' in page
+    assert '"readonly">Queued<' not in page
