@@ -21,21 +21,23 @@ venv:
 	@$(MAKE) --no-print-directory $(STAMP)
 
 # Reinstall only when a requirements file changed since the last install.
+# pip prints a line per package (and a progress bar in a terminal): a first install
+# takes a few minutes and should not look stuck.
 $(STAMP): requirements.txt requirements-dev.txt
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@echo "==> Installing the Python packages of requirements-dev.txt into $(VENV)" \
+		"(the first time takes a few minutes)"
+	@$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	@echo "==> Python packages installed"
 	@touch $@
 
 migrate: venv
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 
 # Demo on SQLite (or DATABASE_URL): migrate, load the demo data, start a task worker in
-# the background and the development server in the foreground; the worker stops with it.
-run: migrate
-	DJANGO_DEBUG=1 KYC_DEMO_BASE_URL=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
-	@DJANGO_DEBUG=1 sh -c '\
-		$(PY) manage.py db_worker & worker=$$!; \
-		trap "kill $$worker 2>/dev/null; wait $$worker 2>/dev/null" EXIT INT TERM; \
-		$(PY) manage.py runserver $(HOST):$(PORT)'
+# the background and the development server in the foreground (the worker stops with
+# it); the login, URLs and API key are printed last, in a box (scripts/run-demo).
+run: venv
+	@PY=$(PY) HOST=$(HOST) PORT=$(PORT) scripts/run-demo
 
 test: venv
 	@if [ ! -x /usr/bin/chromium ]; then \

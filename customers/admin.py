@@ -42,6 +42,7 @@ from customers.services import (
     field_definition_update,
 )
 from customers.text import fold
+from imports.admin_filters import BulkUploadFilter
 from kyc.admin import RISK_CLASSES, RISK_READONLY, CustomerRiskAdminMixin, SessionInline
 from kycregistry.admin import (
     TenantHistoryMixin,
@@ -243,6 +244,7 @@ class CustomerAdmin(
         "monitored",
         "country",
         ("created_at", DateRangeFilter),
+        BulkUploadFilter,  # shown only in use: linked from a finished bulk upload
     )
     # One folded column (customers.text.fold): accent- and case-insensitive search on
     # name, referenceId, client number, identification numbers and email.

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from imports.admin_views import bulk_upload_admin_urls
+from imports.admin_views import bulk_upload_admin_urls, state_label
 from imports.models import BulkUpload
 from kycregistry.admin import TenantModelAdmin
 from kycregistry.admin_site import register_pages
@@ -17,7 +17,7 @@ class BulkUploadAdmin(TenantModelAdmin):
 
     list_display = [
         "file_name",
-        "status",
+        "state",
         "attempt",
         "total_rows",
         "created_count",
@@ -33,11 +33,11 @@ class BulkUploadAdmin(TenantModelAdmin):
     search_fields = ["file_name"]
     list_select_related = ["uploaded_by", "api_key", "organisation"]
     date_hierarchy = "created_at"
-    exclude = ["file", "report", "outcomes"]
+    exclude = ["file", "report", "outcomes", "status"]  # shown as `state`, in words
     readonly_fields = [
         "file_name",
         "file_size",
-        "status",
+        "state",
         "attempt",
         "total_rows",
         "processed_rows",
@@ -54,6 +54,10 @@ class BulkUploadAdmin(TenantModelAdmin):
         "finished_at",
         "progress_link",
     ]
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj: BulkUpload) -> str:
+        return state_label(obj)
 
     @admin.display(description="Progress and report")
     def progress_link(self, obj: BulkUpload) -> str:

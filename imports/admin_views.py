@@ -2,6 +2,7 @@
 partial), the report and the template. CustomerAdmin mounts them under
 /admin/customers/customer/ through `bulk_upload_admin_urls`."""
 
+import logging
 from typing import Any
 
 from django import forms
@@ -18,9 +19,19 @@ from imports.template import build_template
 from kycregistry import jobs
 from kycregistry.admin import is_superuser, tenant_rows, user_organisation
 from organisations.models import Organisation
+from workers.selectors import absent_after, worker_absent
+
+logger = logging.getLogger(__name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROW_ERRORS_SHOWN = 200
+# What the officer reads for each job status (the technical reasons go to the log).
+STATE_LABELS = {
+    UploadStatus.QUEUED: "Waiting to start…",
+    UploadStatus.RUNNING: "Importing",
+    UploadStatus.COMPLETED: "Completed",
+    UploadStatus.FAILED: "Failed",
+}
 
 
 class UploadForm(forms.Form):
@@ -68,12 +79,41 @@ def _context(admin_site: AdminSite, request: HttpRequest, **extra: Any) -> dict[
     }
 
 
-def _progress_context(upload: BulkUpload) -> dict[str, Any]:
+def state_label(upload: BulkUpload) -> str:
+    return STATE_LABELS.get(UploadStatus(upload.status), upload.status)
+
+
+def _worker_missing(request: HttpRequest) -> str:
+    """For superusers, when no task worker has reported in lately (workers.selectors):
+    for how long, in words ("1 minute"); else ""."""
+    if not (is_superuser(request) and worker_absent()):
+        return ""
+    seconds = int(absent_after().total_seconds())
+    if seconds % 60:
+        return f"{seconds} seconds"
+    return f"{seconds // 60} minute{'s' if seconds > 60 else ''}"
+
+
+def _log_if_waiting(upload: BulkUpload) -> None:
+    if upload.status == UploadStatus.QUEUED and worker_absent():
+        logger.warning(
+            "Bulk upload %s is queued and no task worker has been seen for %s s: "
+            "start one with `manage.py db_worker`",
+            upload.pk,
+            int(absent_after().total_seconds()),
+        )
+
+
+def _progress_context(request: HttpRequest, upload: BulkUpload) -> dict[str, Any]:
+    queued = upload.status == UploadStatus.QUEUED
     return {
         "upload": upload,
+        "state_label": state_label(upload),
+        "worker_missing": _worker_missing(request) if queued else "",
         "row_errors": upload.row_errors[:ROW_ERRORS_SHOWN],
         "more_errors": max(0, len(upload.row_errors) - ROW_ERRORS_SHOWN),
         "completed": upload.status == UploadStatus.COMPLETED,
+        "customers_url": reverse("admin:customers_customer_changelist"),
         "failed": upload.status == UploadStatus.FAILED,
     }
 
@@ -97,6 +137,7 @@ def bulk_upload_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
             except UploadRejected as exc:
                 form.add_error("file", exc.message)
             else:
+                _log_if_waiting(upload)
                 return HttpResponseRedirect(
                     reverse("admin:customers-bulk-upload-status", args=[upload.pk])
                 )
@@ -105,23 +146,25 @@ def bulk_upload_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
             request,
             title="Bulk upload",
             form=form,
-            uploads=_uploads(request)[:20],
+            uploads=[(upload, state_label(upload)) for upload in _uploads(request)[:20]],
+            worker_missing=_worker_missing(request),
         )
         return render(request, "admin/imports/bulk_upload.html", context)
 
     def status_view(request: HttpRequest, pk: int) -> HttpResponse:
         upload = _upload(request, pk)
+        _log_if_waiting(upload)
         context = _context(
             admin_site,
             request,
             title=f"Bulk upload: {upload.file_name}",
-            **_progress_context(upload),
+            **_progress_context(request, upload),
         )
         return render(request, "admin/imports/bulk_upload_status.html", context)
 
     def progress_view(request: HttpRequest, pk: int) -> HttpResponse:
         upload = _upload(request, pk)
-        return render(request, "admin/imports/_progress.html", _progress_context(upload))
+        return render(request, "admin/imports/_progress.html", _progress_context(request, upload))
 
     def report_view(request: HttpRequest, pk: int) -> HttpResponse:
         upload = _upload(request, pk)

@@ -13,6 +13,15 @@ from organisations.models import Organisation
 from relations.models import PERCENTAGE_ROLES, PERSON_ONLY_ROLES, ROLE_ALIASES, Role
 
 FIXED_COLUMNS = ["name", "referenceId", "accountTypeId"]
+# The other flat columns the importer reads (imports.importer: known columns). It does
+# not read identity or address parts as columns (givenName, birthDate, country, email,
+# …), so the template does not offer them.
+OPTIONAL_COLUMNS = ["externalId"]
+EXTERNAL_ID_HELP = (
+    "Optional: the customer's ID in another of your systems (e.g. the core banking "
+    "number), text of at most 128 characters; it need not be unique. An empty cell "
+    "leaves the stored value as it is."
+)
 CONNECTS_COLUMN = "connects"
 ACCOUNT_TYPE_ERROR = "accountTypeId must be 1 (Person) or 2 (Company)."
 CONNECTS_EXAMPLE = (
@@ -26,7 +35,7 @@ ROLE_HOLDERS = {
 
 
 def template_columns(definitions: list[CustomerFieldDefinition]) -> list[str]:
-    return [*FIXED_COLUMNS, *(d.key for d in definitions), CONNECTS_COLUMN]
+    return [*FIXED_COLUMNS, *OPTIONAL_COLUMNS, *(d.key for d in definitions), CONNECTS_COLUMN]
 
 
 def _definition_help(definition: CustomerFieldDefinition) -> str:
@@ -69,11 +78,13 @@ def build_template(*, organisation: Organisation, rows: int) -> bytes:
     )
     account_type.add(f"C2:C{last}")
     sheet.add_data_validation(account_type)
-    # referenceId is text, even when it looks like a number (leading zeros survive).
+    # referenceId and externalId are text, even when they look like a number (leading
+    # zeros survive).
     sheet.column_dimensions["B"].number_format = "@"
+    sheet.column_dimensions[get_column_letter(columns.index("externalId") + 1)].number_format = "@"
 
     for offset, definition in enumerate(definitions):
-        letter = get_column_letter(len(FIXED_COLUMNS) + offset + 1)
+        letter = get_column_letter(len(FIXED_COLUMNS) + len(OPTIONAL_COLUMNS) + offset + 1)
         choices = None
         if definition.field_type == FieldType.CHOICE and definition.choices:
             choices = ",".join(str(c) for c in definition.choices)
@@ -121,6 +132,7 @@ def _instructions(workbook: Workbook, definitions: list[CustomerFieldDefinition]
             "Each referenceId may appear once in a file.",
         ),
         ("accountTypeId", "yes", "1 = Person, 2 = Company (pick from the dropdown)."),
+        ("externalId", "no", EXTERNAL_ID_HELP),
     ]
     for definition in definitions:
         lines.append(

@@ -15,11 +15,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kycregistry", "organisations", "customers", "relations", "onboarding", "imports")
-PACKAGES += ("screening", "kyc", "clients", "webhooks", "demo")
+PACKAGES += ("screening", "kyc", "clients", "webhooks", "demo", "workers")
 
 # The domain apps, bottom first: each may import those below it.
 DOMAIN: list[tuple[str, ...]] = [
     ("kycregistry", "kycregistry.api.fields"),  # events, jobs, env, field types: for every app
+    ("workers",),  # the task workers' heartbeat: for every page that waits for a job
     ("organisations",),
     ("customers",),
     ("relations",),
@@ -42,12 +43,13 @@ ENTRY_POINTS = (
     *("customers.admin_forms", "customers.admin_widgets", "customers.admin_change_page"),
     *("relations.api", "relations.admin", "relations.admin_views"),
     *("onboarding.api", "onboarding.admin"),
-    *("imports.api", "imports.admin", "imports.admin_views"),
+    *("imports.api", "imports.admin", "imports.admin_views", "imports.admin_filters"),
     *("kyc.api", "kyc.admin", "kyc.management"),
     *("clients.api", "clients.admin"),
     *("webhooks.api", "webhooks.admin", "webhooks.management"),
     *("screening.api", "screening.admin", "screening.admin_views"),
     "demo.management",
+    "workers.management",
 )
 WIRING = ("kycregistry.urls", "kycregistry.settings", "kycregistry.wsgi")
 LAYERS = [*DOMAIN, ENTRY_POINTS, WIRING]

@@ -39,7 +39,8 @@ class DownloadTemplateView(ScopedAPIMixin, APIView):  # type: ignore[misc]
     @extend_schema(
         operation_id="customers_download_template",
         summary="Download the Excel template",
-        description="Header `name, referenceId, accountTypeId, <custom field keys>, connects`, "
+        description="Header `name, referenceId, accountTypeId, externalId, <custom field keys>, "
+        "connects`, "
         "a dropdown on accountTypeId and an Instructions sheet.",
         responses={(200, XLSX): OpenApiTypes.BINARY, **AUTH_ERRORS},
     )

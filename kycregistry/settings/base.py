@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
+    "workers",  # before django_tasks_db: its db_worker (with a heartbeat) is the one run
     "django_tasks_db",
     "organisations",
     "customers",
@@ -232,6 +233,10 @@ KYC_UPLOAD_MAX_ROWS = env_int("KYC_UPLOAD_MAX_ROWS", 1_000_000)
 # job whose lease expired is restarted, at most this many attempts in all.
 KYC_JOB_LEASE_SECONDS = env_int("KYC_JOB_LEASE_SECONDS", 60)
 KYC_JOB_MAX_ATTEMPTS = env_int("KYC_JOB_MAX_ATTEMPTS", 3)
+# Each db_worker writes its heartbeat this often; the admin warns superusers when no
+# worker has been seen for KYC_WORKER_ABSENT_AFTER_SECONDS (README "Background tasks").
+KYC_WORKER_HEARTBEAT_SECONDS = env_int("KYC_WORKER_HEARTBEAT_SECONDS", 15)
+KYC_WORKER_ABSENT_AFTER_SECONDS = env_int("KYC_WORKER_ABSENT_AFTER_SECONDS", 60)
 # Webhooks: plain http and private/loopback destinations are refused unless allowed
 # (tests and on-premise receivers); the sweep re-queues due deliveries this often.
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", default=False)

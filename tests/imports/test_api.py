@@ -425,6 +425,7 @@ def test_template_download(api, org):
         "name",
         "referenceId",
         "accountTypeId",
+        "externalId",
         "riskBand",
         "connects",
     ]

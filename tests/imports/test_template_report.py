@@ -7,7 +7,12 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from imports.report import build_report
-from imports.template import ACCOUNT_TYPE_ERROR, CONNECTS_EXAMPLE, build_template
+from imports.template import (
+    ACCOUNT_TYPE_ERROR,
+    CONNECTS_EXAMPLE,
+    EXTERNAL_ID_HELP,
+    build_template,
+)
 from tests.factories import FieldDefinitionFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +35,7 @@ def test_template_header_dropdowns_and_instructions(org, other_org):
         "name",
         "referenceId",
         "accountTypeId",
+        "externalId",
         "riskBand",
         "segment",
         "connects",
@@ -41,14 +47,16 @@ def test_template_header_dropdowns_and_instructions(org, other_org):
     assert account.showErrorMessage is True
     assert account.error == ACCOUNT_TYPE_ERROR == "accountTypeId must be 1 (Person) or 2 (Company)."
     assert account.errorTitle == "Invalid accountTypeId"
-    segment = validations["E2:E101"]
+    segment = validations["F2:F101"]
     assert segment.formula1 == '"retail,sme"' and segment.showErrorMessage is True
 
     lines = [[c.value for c in row] for row in workbook["Instructions"].iter_rows()]
     by_column = {line[0]: line for line in lines if line[0]}
-    for column in ("name", "referenceId", "accountTypeId", "riskBand", "segment", "connects"):
+    for column in ("name", "referenceId", "accountTypeId", "externalId", "riskBand", "segment"):
         assert column in by_column, column
+    assert "connects" in by_column
     assert by_column["riskBand"][1:] == ["no", "Custom field “Risk band”. A number."]
+    assert by_column["externalId"][1:] == ["no", EXTERNAL_ID_HELP]
     assert "1 = Person, 2 = Company" in by_column["accountTypeId"][2]
     assert CONNECTS_EXAMPLE in by_column["connects"][2]
     assert by_column["UBO"][1] == "Person only"
