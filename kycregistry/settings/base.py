@@ -152,8 +152,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "kycregistry API",
-    "DESCRIPTION": "Customer registry for compliance teams. Every response uses the envelope "
-    "described in the README; authenticate with `Authorization: Bearer <key>`.",
+    "DESCRIPTION": "Customer registry for compliance teams. Authenticate with "
+    "`Authorization: Bearer <key>`. A success answers `{status, message, data, code}` "
+    "(lists add `meta` with the page or the next cursor); an error answers `{message, "
+    "error, statusCode}`, with `errors` naming each invalid field.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
