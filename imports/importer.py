@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 
 from customers.models import Customer, CustomerFieldDefinition, FieldType
 from customers.validation import clean_customer, reference_or_none
+from imports.columns import column_of, flat_columns, fold
 from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
 from imports.sql import int_array, text_array
@@ -239,13 +240,15 @@ class Importer:
         self.definitions = {
             d.key: d for d in CustomerFieldDefinition.objects.for_organisation(organisation)
         }
+        self.flat: list[str] = []  # the sheet's identity and profile columns
 
     # -- reading the rows ------------------------------------------------------------
 
     def _rows(self, sheet: list[list[Any]]) -> tuple[list[Row], list[str]]:
         columns = read_header(sheet[0] if sheet else [])
         self.columns = [name for _, name in columns]
-        known = {*REQUIRED_COLUMNS, CONNECTS, "externalId", "identity", "profile"}
+        self.flat = [c for c in flat_columns(set(self.definitions)) if c in self.columns]
+        known = {*REQUIRED_COLUMNS, CONNECTS, "externalId", "identity", "profile", *self.flat}
         ignored = [
             name for _, name in columns if name not in known and name not in self.definitions
         ]
@@ -270,6 +273,7 @@ class Importer:
                 data[name] = value
             if not data:
                 row.outcome = RowOutcome.BLANK
+            fold(data, self.flat)
         return rows, ignored
 
     def _parse_connects(self, row: Row) -> None:
@@ -387,7 +391,7 @@ class Importer:
         self._complete(
             existing,
             [r.reference for r in live if r.reference in existing and not r.proven],
-            full=bool({"identity", "profile"} & set(self.columns)),
+            full=bool({"identity", "profile"} & set(self.columns) or self.flat),
         )
         existing.update(
             self._read(sorted(wanted - existing.keys() - first_row.keys()), KEY_COLUMNS)
@@ -438,7 +442,10 @@ class Importer:
                     reject_unknown=reject_unknown,
                 )
             except ValidationError as exc:
-                row.errors.extend((_column(key, columns), msg) for key, msg in _messages(exc))
+                row.errors.extend(
+                    (column_of(key, self.flat) or _column(key, columns), msg)
+                    for key, msg in _messages(exc)
+                )
                 continue
             if row.errors:
                 continue

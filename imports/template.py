@@ -8,15 +8,33 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from customers.models import CustomerFieldDefinition, FieldType
+from imports.columns import flat_columns
 from imports.report import sheet_text
 from organisations.models import Organisation
 from relations.models import PERCENTAGE_ROLES, PERSON_ONLY_ROLES, ROLE_ALIASES, Role
 
 FIXED_COLUMNS = ["name", "referenceId", "accountTypeId"]
-# The other flat columns the importer reads (imports.importer: known columns). It does
-# not read identity or address parts as columns (givenName, birthDate, country, email,
-# …), so the template does not offer them.
 OPTIONAL_COLUMNS = ["externalId"]
+# What the Instructions sheet says of each identity and profile column (imports.columns).
+FLAT_HELP = {
+    "givenName": "Person: given name(s); with familyName required for a new person once "
+    "any identity cell is filled.",
+    "familyName": "Person: family name.",
+    "birthDate": "Person: date of birth (an Excel date or YYYY-MM-DD).",
+    "legalName": "Company: registered legal name; required for a new company once any "
+    "identity cell is filled.",
+    "incorporationDate": "Company: date of incorporation (an Excel date or YYYY-MM-DD).",
+    "country": "Nationality (person) or jurisdiction (company): ISO 3166-1 alpha-2, e.g. GB.",
+    "email": "E-mail address.",
+    "phone": "Phone number in international format, e.g. +441234567890.",
+    "addressStreet": "Address (the person's residence, the company's registered office): street.",
+    "addressHouseNumber": "Address: house number.",
+    "addressRefinement": "Address: flat, floor or building.",
+    "addressPostalCode": "Address: postal code.",
+    "addressCity": "Address: city.",
+    "addressRegion": "Address: region; for US, CA and MX an ISO 3166-2 code such as US-CA.",
+    "addressCountry": "Address: country, ISO 3166-1 alpha-2.",
+}
 EXTERNAL_ID_HELP = (
     "Optional: the customer's ID in another of your systems (e.g. the core banking "
     "number), text of at most 128 characters; it need not be unique. An empty cell "
@@ -34,8 +52,14 @@ ROLE_HOLDERS = {
 }
 
 
+def _leading_columns(definitions: list[CustomerFieldDefinition]) -> list[str]:
+    """The columns before the custom fields; a custom field named like an identity or
+    profile column takes its place (its definition wins on import too)."""
+    return [*FIXED_COLUMNS, *OPTIONAL_COLUMNS, *flat_columns({d.key for d in definitions})]
+
+
 def template_columns(definitions: list[CustomerFieldDefinition]) -> list[str]:
-    return [*FIXED_COLUMNS, *OPTIONAL_COLUMNS, *(d.key for d in definitions), CONNECTS_COLUMN]
+    return [*_leading_columns(definitions), *(d.key for d in definitions), CONNECTS_COLUMN]
 
 
 def _definition_help(definition: CustomerFieldDefinition) -> str:
@@ -83,8 +107,15 @@ def build_template(*, organisation: Organisation, rows: int) -> bytes:
     sheet.column_dimensions["B"].number_format = "@"
     sheet.column_dimensions[get_column_letter(columns.index("externalId") + 1)].number_format = "@"
 
+    # Postal codes, house numbers and phone numbers are text too.
+    for name in ("addressPostalCode", "addressHouseNumber", "phone"):
+        if name in columns:
+            letter = get_column_letter(columns.index(name) + 1)
+            sheet.column_dimensions[letter].number_format = "@"
+
+    leading = len(_leading_columns(definitions))
     for offset, definition in enumerate(definitions):
-        letter = get_column_letter(len(FIXED_COLUMNS) + len(OPTIONAL_COLUMNS) + offset + 1)
+        letter = get_column_letter(leading + offset + 1)
         choices = None
         if definition.field_type == FieldType.CHOICE and definition.choices:
             choices = ",".join(str(c) for c in definition.choices)
@@ -134,6 +165,8 @@ def _instructions(workbook: Workbook, definitions: list[CustomerFieldDefinition]
         ("accountTypeId", "yes", "1 = Person, 2 = Company (pick from the dropdown)."),
         ("externalId", "no", EXTERNAL_ID_HELP),
     ]
+    for name in flat_columns({d.key for d in definitions}):
+        lines.append((name, "no", FLAT_HELP[name] + " An empty cell leaves the stored value."))
     for definition in definitions:
         lines.append(
             (definition.key, "yes" if definition.required else "no", _definition_help(definition))

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from customers.models import AccountType, Customer
+from imports.columns import FLAT_COLUMNS
 from imports.models import BulkUpload
 from relations.models import Connection, Role
 from tests.factories import CompanyFactory, ConnectionFactory, FieldDefinitionFactory, PersonFactory
@@ -426,6 +427,7 @@ def test_template_download(api, org):
         "referenceId",
         "accountTypeId",
         "externalId",
+        *FLAT_COLUMNS,
         "riskBand",
         "connects",
     ]

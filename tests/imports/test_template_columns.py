@@ -7,6 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from customers.models import Customer
 from imports.models import BulkUpload, UploadStatus
@@ -41,9 +42,19 @@ def test_the_header_has_the_optional_columns(staff_client, org):
     response = staff_client.get(reverse("admin:customers-download-template"))
     workbook = load_workbook(io.BytesIO(response.content))
     header = [cell.value for cell in workbook["Customers"][1]]
-    assert header == ["name", "referenceId", "accountTypeId", "externalId", "tier", "connects"]
+    assert header == [
+        "name", "referenceId", "accountTypeId", "externalId",
+        "givenName", "familyName", "birthDate", "legalName", "incorporationDate", "country",
+        "email", "phone",
+        "addressStreet", "addressHouseNumber", "addressRefinement", "addressPostalCode",
+        "addressCity", "addressRegion", "addressCountry",
+        "tier", "connects",
+    ]  # fmt: skip
     assert OPTIONAL_COLUMNS == ["externalId"]
-    assert workbook["Customers"].column_dimensions["D"].number_format == "@"
+    dimensions = workbook["Customers"].column_dimensions
+    for column in ("externalId", "phone", "addressHouseNumber", "addressPostalCode"):
+        letter = get_column_letter(header.index(column) + 1)
+        assert dimensions[letter].number_format == "@", column
     explained = {row[0] for row in workbook["Instructions"].iter_rows(values_only=True)}
     assert set(header) <= explained
 

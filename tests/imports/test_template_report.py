@@ -4,8 +4,10 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from imports.columns import FLAT_COLUMNS
 from imports.report import build_report
 from imports.template import (
     ACCOUNT_TYPE_ERROR,
@@ -36,6 +38,7 @@ def test_template_header_dropdowns_and_instructions(org, other_org):
         "referenceId",
         "accountTypeId",
         "externalId",
+        *FLAT_COLUMNS,
         "riskBand",
         "segment",
         "connects",
@@ -47,13 +50,19 @@ def test_template_header_dropdowns_and_instructions(org, other_org):
     assert account.showErrorMessage is True
     assert account.error == ACCOUNT_TYPE_ERROR == "accountTypeId must be 1 (Person) or 2 (Company)."
     assert account.errorTitle == "Invalid accountTypeId"
-    segment = validations["F2:F101"]
+    segment_letter = get_column_letter(4 + len(FLAT_COLUMNS) + 2)
+    segment = validations[f"{segment_letter}2:{segment_letter}101"]
     assert segment.formula1 == '"retail,sme"' and segment.showErrorMessage is True
 
     lines = [[c.value for c in row] for row in workbook["Instructions"].iter_rows()]
     by_column = {line[0]: line for line in lines if line[0]}
     for column in ("name", "referenceId", "accountTypeId", "externalId", "riskBand", "segment"):
         assert column in by_column, column
+    assert by_column["addressPostalCode"][1:] == [
+        "no",
+        "Address: postal code. An empty cell leaves the stored value.",
+    ]
+    assert all(column in by_column for column in FLAT_COLUMNS)
     assert "connects" in by_column
     assert by_column["riskBand"][1:] == ["no", "Custom field “Risk band”. A number."]
     assert by_column["externalId"][1:] == ["no", EXTERNAL_ID_HELP]
