@@ -364,10 +364,16 @@ class PlanWriter:
             updated_at=self.now,
             import_digest_at=self.now,
         )
+        # A column some rows set (a person's given name) takes its default in the others.
+        defaults = {
+            f.attname: f.get_default()
+            for f in Customer._meta.concrete_fields
+            if not f.primary_key and f.attname in varying
+        }
         values: list[dict[str, Any]] = []
         numbers = draw_client_numbers(organisation_id=self.organisation_id, count=len(rows))
         for row, number in zip(rows, numbers, strict=True):
-            state: dict[str, Any] = {**(row.state or {}), "client_number": number}
+            state: dict[str, Any] = {**defaults, **(row.state or {}), "client_number": number}
             state["public_id"] = uuid.uuid4()
             state["search_text"] = search_text({**constants, **state})
             state["import_digest"] = row_digest(self.plan.context, row.source)

@@ -134,10 +134,13 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # The worker's pick: an endpoint's pending rows that are due.
+            # The worker's pick: an endpoint's pending rows that are due. Its condition
+            # names next_attempt_at so that the ordering check below cannot use it: with
+            # stale statistics (a backlog written at once) PostgreSQL took it for that
+            # check and read every pending row for each one.
             models.Index(
                 fields=["endpoint", "next_attempt_at"],
-                condition=models.Q(status="pending"),
+                condition=models.Q(status="pending", next_attempt_at__isnull=False),
                 name="delivery_due_idx",
             ),
             # The ordering check: an earlier pending row of the same customer.
