@@ -270,10 +270,11 @@ class FileIndex:
     def __init__(self, index: list[Any]) -> None:
         self.first_row: dict[str, int] = {}
         self.declared: dict[str, int] = {}
+        # Each data row's referenceId (None: blank or invalid), normalised once.
+        self.references: list[str | None] = []
         for offset, entry in enumerate(index):
-            if entry is None:
-                continue
-            reference = _reference_of(entry[0])
+            reference = None if entry is None else _reference_of(entry[0])
+            self.references.append(reference)
             if reference is None or reference in self.first_row:
                 continue
             self.first_row[reference] = offset + 2
@@ -370,7 +371,7 @@ class Importer:
     def owner_of(self, row: Row) -> Owner | None:
         """The connection work of a row whose customer an earlier attempt committed
         (resuming after it: the row is not validated again)."""
-        reference = _reference_of(row.data.get("referenceId"))
+        reference = self.index.references[row.number - 2]
         if reference is None or CONNECTS not in row.data:
             return None
         source = row_source(row.data)
@@ -607,7 +608,9 @@ class Importer:
                 customer_ref=owner.reference,
                 customer_account_type=customer["account_type"],
                 items=owner.items,
-                holders={**holders, **dict.fromkeys(missing, (0, AccountType.PERSON))},
+                holders={**holders, **dict.fromkeys(missing, (0, AccountType.PERSON))}
+                if missing
+                else holders,
             )
             if messages:
                 plan.errors.extend((owner, message) for message in messages)
@@ -665,9 +668,10 @@ def _mark_references(live: list[Row], index: FileIndex) -> set[str]:
     """Each row's referenceId; a second row of the file with the same one is an error.
     Returns the referenceIds of the rows that have them first."""
     first_row = index.first_row
+    references = index.references
     mine: set[str] = set()
     for row in live:
-        row.reference = _reference_of(row.data.get("referenceId"))
+        row.reference = references[row.number - 2]
         if row.reference is None:
             continue
         first = first_row.get(row.reference, row.number)

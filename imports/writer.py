@@ -361,7 +361,9 @@ class PlanWriter(_Writer):
             import_digest_at=self.now,
         )
         values: list[dict[str, Any]] = []
-        numbers = draw_client_numbers(organisation_id=self.organisation_id, count=len(rows))
+        numbers = draw_client_numbers(
+            organisation_id=self.organisation_id, count=len(rows), candidates_only=True
+        )
         for row, number in zip(rows, numbers, strict=True):
             state: dict[str, Any] = {**(row.state or {}), "client_number": number}
             state["public_id"] = uuid.uuid4()

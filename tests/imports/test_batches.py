@@ -8,14 +8,17 @@ import io
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from customers.models import Customer
 from imports import writer
+from imports.models import BulkUpload, UploadPhase, UploadStatus
 from imports.services import bulk_upload_create, bulk_upload_run
 from kyc.reactions import _enqueue
 from kycregistry import events
 from relations.models import Connection, Role
+from tests.admin_support import make_staff
 from tests.factories import ConnectionFactory, PersonFactory
 from tests.imports.sheets import upload_file, xlsx
 from tests.webhooks.factories import EndpointFactory
@@ -282,3 +285,32 @@ def test_a_worker_killed_between_two_batches_resumes_from_its_checkpoint(
         ("C-2", "C-1", Role.SHAREHOLDER),
         ("C-3", "P-1", Role.DIRECTOR),
     }
+
+
+def test_the_phase_and_committed_rows_are_shown_while_running_and_after_a_failure(api, client, org):
+    client.force_login(make_staff(org))
+    upload = BulkUpload.objects.create(
+        organisation=org,
+        file_name="big.xlsx",
+        status=UploadStatus.RUNNING,
+        total_rows=200,
+        processed_rows=170,
+        committed_rows=200,
+        phase=UploadPhase.CONNECTIONS,
+    )
+    data = api.get(f"{URL}/{upload.pk}").json()["data"]
+    assert (data["phase"], data["committedRows"], data["processedRows"]) == (
+        "writing_connections",
+        200,
+        170,
+    )
+    url = reverse("admin:customers-bulk-upload-progress", args=[upload.pk])
+    html = client.get(url).content.decode()
+    assert "— 170 of 200 rows" in html
+    assert '<span class="upload-phase">(writing connections; 200 rows committed)</span>' in html
+
+    BulkUpload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.FAILED, committed_rows=150, phase=UploadPhase.CUSTOMERS
+    )
+    html = client.get(url).content.decode()
+    assert '<p class="help upload-committed">150 of 200 rows committed</p>' in html
