@@ -1,20 +1,34 @@
 """Writes of the bulk upload: accept a file (checks at once, then a background job),
 run the job, build its report."""
 
+import contextvars
 import gc
 import logging
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from imports.guards import UploadRejected, inspect_upload, scan_sheet
-from imports.importer import CONNECTS, FileIndex, Importer, ImportFailed, Owner, Row
+from imports.importer import (
+    CONNECTS,
+    FileIndex,
+    Importer,
+    ImportFailed,
+    LinkPlan,
+    Owner,
+    Plan,
+    Row,
+)
 from imports.models import BulkUpload, RowOutcome, UploadPhase, UploadStatus, imported_so_far
 from imports.reader import batch_rows, start_reading
 from imports.report import build_report
@@ -155,6 +169,62 @@ def _import(*, upload: BulkUpload, lease: jobs.Lease) -> None:
         reading.cancel()
 
 
+def overlap() -> bool:
+    """Whether batch k+1 is read and planned while batch k is written
+    (`KYC_UPLOAD_OVERLAP`, default on): on PostgreSQL, outside a transaction (the
+    writer thread has a connection of its own, which sees only what is committed)."""
+    return (
+        bool(getattr(settings, "KYC_UPLOAD_OVERLAP", True))
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+
+
+@contextmanager
+def _writer(enabled: bool) -> Iterator[Callable[[Callable[[], None]], None] | None]:
+    """A writer thread, when `enabled`: yields `write(job)`, which hands `job` (the
+    writes and commit of one batch) to the thread, waiting while the thread still has
+    one batch waiting besides the one it writes. Batches are written in order; the
+    first failure stops the writing and is raised here (at the next `write`, or at the
+    end of the block, which waits for the last batch). Yields None when not enabled:
+    the caller writes itself."""
+    if not enabled:
+        yield None
+        return
+    jobs_queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while (job := jobs_queue.get()) is not None:
+                if not failed:
+                    try:
+                        job()
+                    except BaseException as exc:  # raised on the planning thread
+                        failed.append(exc)
+        finally:
+            connections.close_all()  # this thread's connection only
+
+    # The thread writes as the job's actor (organisations.audit is a context variable).
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), name="bulk-upload-writer"
+    )
+    thread.start()
+
+    def write(job: Callable[[], None]) -> None:
+        if failed:
+            raise failed[0]
+        jobs_queue.put(job)
+
+    try:
+        yield write
+    finally:
+        jobs_queue.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
 class _Run:
     """One attempt at an upload: the customer phase (batches of rows: validated,
     written, committed with the checkpoint), then the connection phase (batches of the
@@ -196,15 +266,20 @@ class _Run:
 
     def customers(self, batches: Iterator[list[list[Any]]]) -> None:
         offset = 0
-        for values in batches:
-            end = offset + len(values)
-            if offset < self.resumed:  # committed by an earlier attempt: not again
-                done = min(end, self.resumed) - offset
-                self._resume(self.importer.rows(values[:done], offset))
-                values, offset = values[done:], offset + done
-            if values:
-                self._customer_batch(values, offset)
-            offset = end
+        with _writer(overlap()) as write:
+            for values in batches:
+                end = offset + len(values)
+                if offset < self.resumed:  # committed by an earlier attempt: not again
+                    done = min(end, self.resumed) - offset
+                    self._resume(self.importer.rows(values[:done], offset))
+                    values, offset = values[done:], offset + done
+                if values:
+                    if write is None:
+                        self._customer_batch(values, offset)
+                    else:
+                        plan = self.importer.plan(self.importer.rows(values, offset))
+                        write(partial(self._customer_batch, values, offset, plan))
+                offset = end
 
     def _resume(self, rows: list[Row]) -> None:
         """The rows of a batch an earlier attempt committed: only their connections
@@ -216,13 +291,16 @@ class _Run:
                 if owner is not None:
                     self.owners.append(owner)
 
-    def _customer_batch(self, values: list[list[Any]], offset: int) -> None:
+    def _customer_batch(
+        self, values: list[list[Any]], offset: int, planned: Plan | None = None
+    ) -> None:
+        """Write (and plan, unless `planned`) one batch of customers, and commit it."""
         changed: ConcurrentChange | None = None
         for _ in range(RETRIES):
-            rows = self.importer.rows(values, offset)
             try:
                 with transaction.atomic():
-                    plan = self.importer.plan(rows)
+                    plan = planned or self.importer.plan(self.importer.rows(values, offset))
+                    planned = None  # planned again if it changed under it
                     self.lease.check()
                     PlanWriter(
                         plan=plan,
@@ -254,19 +332,29 @@ class _Run:
         size = batch_rows()
         owners = [owner for owner in self.owners if owner.number - 2 >= self.linked]
         before = len(self.owners) - len(owners)
-        for start in range(0, len(owners), size):
-            chunk = owners[start : start + size]
-            done = before + start + len(chunk)
-            share = self.total * done // len(self.owners)
-            self._link_batch(chunk, progress=self.total * 4 // 5 + share // 5)
+        with _writer(overlap()) as write:
+            for start in range(0, len(owners), size):
+                chunk = owners[start : start + size]
+                done = before + start + len(chunk)
+                share = self.total * done // len(self.owners)
+                progress = self.total * 4 // 5 + share // 5
+                if write is None:
+                    self._link_batch(chunk, progress=progress)
+                else:
+                    plan = self.importer.plan_links(chunk)
+                    write(partial(self._link_batch, chunk, progress=progress, planned=plan))
 
-    def _link_batch(self, owners: list[Owner], *, progress: int) -> None:
+    def _link_batch(
+        self, owners: list[Owner], *, progress: int, planned: LinkPlan | None = None
+    ) -> None:
+        """Write (and plan, unless `planned`) one batch of connections, and commit it."""
         changed: ConcurrentChange | None = None
         checkpoint = owners[-1].number - 1  # data rows up to and including the last owner
         for _ in range(RETRIES):
             try:
                 with transaction.atomic():
-                    plan = self.importer.plan_links(owners)
+                    plan = planned or self.importer.plan_links(owners)
+                    planned = None
                     self.lease.check()
                     LinkWriter(
                         plan=plan,

@@ -5,9 +5,11 @@ restarted job that resumes from its checkpoint. Small batches (KYC_UPLOAD_BATCH_
 make a few rows span several of them."""
 
 import io
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -314,3 +316,28 @@ def test_the_phase_and_committed_rows_are_shown_while_running_and_after_a_failur
     )
     html = client.get(url).content.decode()
     assert '<p class="help upload-committed">150 of 200 rows committed</p>' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapped_batches_are_written_by_the_writer_thread_in_order(api, org, batches):
+    """On PostgreSQL outside a transaction, batch k+1 is planned while a writer thread
+    writes batch k; the result is that of the batches one after the other."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the writer thread runs on PostgreSQL only")
+    threads: list[tuple[str, int]] = []
+
+    def seen(event: events.CustomersWritten) -> None:
+        threads.append((threading.current_thread().name, len(event.created_ids)))
+
+    events.subscribe(events.CustomersWritten, seen)
+    try:
+        job = upload(api, FILE_ROWS)
+    finally:
+        events.unsubscribe(events.CustomersWritten, seen)
+    assert (job["status"], job["createdCount"], job["skippedCount"]) == ("completed", 9, 1)
+    assert threads == [("bulk-upload-writer", n) for n in (2, 2, 2, 1, 2)]
+    assert links(org) == {
+        ("C-1", "P-7", Role.DIRECTOR),
+        ("C-2", "C-1", Role.SHAREHOLDER),
+        ("C-3", "P-1", Role.DIRECTOR),
+    }
