@@ -42,6 +42,23 @@ from django.conf import settings
 settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 django.setup()
 
+from django.tasks import task_backends  # noqa: E402
+from django.tasks.backends.dummy import DummyBackend  # noqa: E402
+
+# Each thread has its own backend instance (the import's writer thread queues the
+# follow-up tasks): they all keep their tasks in one list here.
+_queued: list = []
+_dummy_init = DummyBackend.__init__
+
+
+def _shared_results(self, alias, params):  # type: ignore[no-untyped-def]
+    _dummy_init(self, alias, params)
+    self.results = _queued
+
+
+DummyBackend.__init__ = _shared_results  # type: ignore[method-assign]
+task_backends["default"].results = _queued  # made while the apps loaded
+
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -287,7 +304,6 @@ def main() -> None:
         return
 
     call_command("migrate", verbosity=0)
-    from django.tasks import task_backends
 
     from imports.models import BulkUpload
     from imports.reader import read_rows
@@ -316,7 +332,7 @@ def main() -> None:
 
         organisation = new_organisation("")
 
-        queued = task_backends["default"].results
+        queued = _queued
 
         def run() -> BulkUpload:
             upload = bulk_upload_create(
