@@ -139,7 +139,7 @@ def read_calamine(path: Path) -> int:
 
 
 PHASES = [
-    ("read: scan the sheet XML (beside the child)", "imports.services", "scan_sheet"),
+    ("read: wait for the scan of the sheet XML", "imports.reader", "Scanning.verdict"),
     ("read: wait for the child to read the sheet", "imports.reader", "Reading.header"),
     ("read: the file's index (every referenceId)", "imports.reader", "Reading.index"),
     ("read: every frame from the child (incl. above)", "imports.reader", "Reading._frame"),

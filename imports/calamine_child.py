@@ -5,9 +5,10 @@ hostile file that makes calamine abort or balloon kills only this process.
 Output (stdout, a sequence of `marshal` frames: plain lists, fast to load):
 
 1. the header row (Excel row 1);
-2. the index of the data rows: for each, `None` when the row is blank, else the pair
-   (referenceId cell, accountTypeId cell) — what the importer needs to know of every
-   row before the first batch (references further down the file, duplicates);
+2. the index of the data rows, what the importer needs to know of every row before
+   the first batch (references further down the file, duplicates): the list of their
+   referenceId cells, the list of their accountTypeId cells, and bytes with 1 for each
+   blank row, 0 for the others;
 3. the data rows in batches of `batch_rows` rows (lists of rows);
 4. `None`: the end.
 
@@ -58,18 +59,20 @@ def key_positions(header: list[Any]) -> list[int | None]:
     return [names.index(name) if name in names else None for name in KEY_COLUMNS]
 
 
-def index_of(sheet: Any, positions: list[int | None]) -> list[Any]:
-    """One entry per data row: None (blank) or the cells at `positions`."""
-    index: list[Any] = []
+def index_of(sheet: Any, positions: list[int | None]) -> tuple[list[Any], list[Any], bytes]:
+    """The cells at `positions` of every data row, and which rows are blank."""
+    references: list[Any] = []
+    types: list[Any] = []
+    blank = bytearray()
+    ref_at, type_at = positions
     rows = rows_of(sheet)
     next(rows, None)
     for row in rows:
-        if not row:
-            index.append(None)
-            continue
         width = len(row)
-        index.append(tuple(row[p] if p is not None and p < width else None for p in positions))
-    return index
+        references.append(row[ref_at] if ref_at is not None and ref_at < width else None)
+        types.append(row[type_at] if type_at is not None and type_at < width else None)
+        blank.append(0 if row else 1)
+    return references, types, bytes(blank)
 
 
 def main() -> int:

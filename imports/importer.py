@@ -91,6 +91,7 @@ class Row:
     reference: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     items: list[ConnectItem] | None = None  # None: the connects cell was empty
+    connects: Any = None  # the connects cell as read (kept for the connection phase)
     errors: list[tuple[str, str]] = field(default_factory=list)
     outcome: str = RowOutcome.SKIPPED
     account_type: int | None = None
@@ -112,8 +113,14 @@ class Owner:
 
     number: int
     reference: str
-    items: list[ConnectItem]
+    # The connects cell as read, parsed again in the connection phase: a third of the
+    # memory of the parsed items, which a million-row file would hold for long.
+    connects: Any
     digest: str  # stored once the connections are written (or found as they are)
+
+    def items(self) -> list[ConnectItem]:
+        """The row's connects (they passed `parse_connects` in the customer phase)."""
+        return parse_connects(load_connects(self.connects))
 
 
 @dataclass
@@ -267,19 +274,22 @@ class FileIndex:
     """Every referenceId of the file, known before the first batch (the reader sends
     it first): the row that has it first and the account type that row declares."""
 
-    def __init__(self, index: list[Any]) -> None:
+    def __init__(self, index: tuple[list[Any], list[Any], bytes]) -> None:
+        cells, types, blank = index
         self.first_row: dict[str, int] = {}
-        self.declared: dict[str, int] = {}
         # Each data row's referenceId (None: blank or invalid), normalised once.
-        self.references: list[str | None] = []
-        for offset, entry in enumerate(index):
-            reference = None if entry is None else _reference_of(entry[0])
-            self.references.append(reference)
+        self.references: list[str | None] = [_reference_of(cell) for cell in cells]
+        # The account type each data row declares, by position (one byte a row).
+        self.types = bytearray(len(cells))
+        for offset, reference in enumerate(self.references):
             if reference is None or reference in self.first_row:
                 continue
             self.first_row[reference] = offset + 2
-            self.declared[reference] = _declared_type(entry[1])
-        self.total = sum(1 for entry in index if entry is not None)
+            self.types[offset] = _declared_type(types[offset])
+        self.total = len(blank) - blank.count(1)
+
+    def declared(self, reference: str) -> int:
+        return self.types[self.first_row[reference] - 2]
 
 
 class _Holders(Mapping[str, tuple[int, int]]):
@@ -295,7 +305,7 @@ class _Holders(Mapping[str, tuple[int, int]]):
         found = self.stored.get(reference)
         if found is not None:
             return found
-        return -self.index.first_row[reference], self.index.declared[reference]
+        return -self.index.first_row[reference], self.index.declared(reference)
 
     def __contains__(self, reference: object) -> bool:
         return reference in self.stored or reference in self.index.first_row
@@ -378,12 +388,13 @@ class Importer:
         self._parse_connects(row)
         if row.items is None or row.errors:
             return None
-        return Owner(row.number, reference, row.items, row_digest(self.context, source))
+        return Owner(row.number, reference, row.connects, row_digest(self.context, source))
 
     def _parse_connects(self, row: Row) -> None:
         raw = row.data.pop(CONNECTS, None)
         if raw is None:
             return
+        row.connects = raw
         try:
             items = parse_connects(load_connects(raw))
         except ValueError as exc:
@@ -584,8 +595,9 @@ class Importer:
 
     def plan_links(self, owners: list[Owner]) -> LinkPlan:
         plan = LinkPlan(owners=owners)
+        items = {owner.number: owner.items() for owner in owners}
         refs = {owner.reference for owner in owners}
-        refs.update(item.reference_id for owner in owners for item in owner.items)
+        refs.update(item.reference_id for wanted in items.values() for item in wanted)
         found = self._read(sorted(refs), ["id", "account_type", "updated_at", "import_digest"])
         holders = {ref: (values["id"], values["account_type"]) for ref, values in found.items()}
         ready: list[tuple[Owner, dict[str, Any]]] = []
@@ -594,7 +606,8 @@ class Importer:
             if customer is None:  # removed since the customer phase wrote it
                 plan.errors.append((owner, CUSTOMER_GONE))
                 continue
-            missing = _unique(i.reference_id for i in owner.items if i.reference_id not in found)
+            wanted = items[owner.number]
+            missing = _unique(i.reference_id for i in wanted if i.reference_id not in found)
             messages = []
             if missing:
                 rows = ", ".join(
@@ -607,7 +620,7 @@ class Importer:
             messages += connection_errors(
                 customer_ref=owner.reference,
                 customer_account_type=customer["account_type"],
-                items=owner.items,
+                items=wanted,
                 holders={**holders, **dict.fromkeys(missing, (0, AccountType.PERSON))}
                 if missing
                 else holders,
@@ -624,7 +637,7 @@ class Importer:
                 stored=stored.get(customer_id, ()),
                 key=_connection_key,
                 percentage=lambda c: c["ownership_percentage"],
-                wanted=((holders[item.reference_id][0], item) for item in owner.items),
+                wanted=((holders[item.reference_id][0], item) for item in items[owner.number]),
             )
             if not diff:
                 plan.verified.append((customer_id, owner.digest, customer))
@@ -702,7 +715,7 @@ def _sort_outcomes(plan: Plan, live: list[Row]) -> None:
         assert row.reference is not None
         if row.items is not None:
             plan.owners.append(
-                Owner(row.number, row.reference, row.items, row_digest(context, row.source))
+                Owner(row.number, row.reference, row.connects, row_digest(context, row.source))
             )
         else:
             row.digest = row_digest(context, row.source)

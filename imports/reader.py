@@ -21,6 +21,7 @@ from django.conf import settings
 from imports.guards import UploadRejected, max_rows
 
 CHILD = Path(__file__).with_name("calamine_child.py")
+SCAN_CHILD = Path(__file__).with_name("scan_child.py")
 DEFAULT_BATCH_ROWS = 5000
 
 
@@ -111,9 +112,10 @@ class Reading:
         header: list[Any] = self._frame()
         return header
 
-    def index(self) -> list[Any]:
-        """Per data row: None (blank) or (referenceId cell, accountTypeId cell)."""
-        index: list[Any] = self._frame()
+    def index(self) -> tuple[list[Any], list[Any], bytes]:
+        """The referenceId cells, the accountTypeId cells and the blank flags of the
+        data rows."""
+        index: tuple[list[Any], list[Any], bytes] = self._frame()
         self.watchdog.cancel()
         return index
 
@@ -130,6 +132,45 @@ class Reading:
                 self.process.kill()
                 self.process.wait()
             self._close()
+
+
+class Scanning:
+    """`imports.guards.scan_sheet` in a child process; `verdict()` waits for it and
+    raises its UploadRejected."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in verdict)
+        command = [sys.executable, "-I", str(SCAN_CHILD), str(path), str(max_rows())]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.err)
+        self.passed = False
+
+    def verdict(self) -> None:
+        if self.passed:
+            return
+        try:
+            code = self.process.wait(timeout=reader_seconds() + 10)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise UploadRejected("Reading the sheet took too long") from None
+        self.err.seek(0)
+        stderr = self.err.read(100_000).decode("utf-8", "replace").strip()
+        self.err.close()
+        if code == 2:
+            raise UploadRejected(stderr)
+        if code != 0:
+            raise UploadRejected(f"The sheet cannot be read: the scan failed (exit status {code})")
+        self.passed = True
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        if not self.err.closed:
+            self.err.close()
+
+
+def start_scanning(path: Path | str) -> Scanning:
+    return Scanning(path)
 
 
 def start_reading(path: Path | str, rows_per_batch: int | None = None) -> Reading:

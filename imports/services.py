@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from imports.guards import UploadRejected, inspect_upload, scan_sheet
+from imports.guards import UploadRejected, inspect_upload
 from imports.importer import (
     CONNECTS,
     FileIndex,
@@ -30,7 +30,7 @@ from imports.importer import (
     Row,
 )
 from imports.models import BulkUpload, RowOutcome, UploadPhase, UploadStatus, imported_so_far
-from imports.reader import batch_rows, start_reading
+from imports.reader import batch_rows, start_reading, start_scanning
 from imports.report import build_report
 from imports.writer import ConcurrentChange, LinkWriter, PlanWriter
 from kycregistry import events, jobs
@@ -153,20 +153,33 @@ def _import(*, upload: BulkUpload, lease: jobs.Lease) -> None:
     path = upload.file.path
     if not upload.phase:
         BulkUpload.objects.filter(pk=upload.pk).update(phase=UploadPhase.READING)
-    reading = start_reading(path, batch_rows())  # the child reads while this process scans
+    # Two children: one scans the sheet XML (imports.guards.scan_sheet), one reads it;
+    # nothing is written before the scan's verdict, which the first batch waits for.
+    scanning = start_scanning(path)
+    reading = start_reading(path, batch_rows())
     try:
-        scan_sheet(path)
-        header = reading.header()
-        index = FileIndex(reading.index())
+        try:
+            header = reading.header()
+            index = FileIndex(reading.index())
+        except UploadRejected:
+            scanning.verdict()  # a far reference crashes the reader: the scan says why
+            raise
         BulkUpload.objects.filter(pk=upload.pk).update(total_rows=index.total)
         with audit_context(channel=Channel.IMPORT, user=upload.uploaded_by, api_key=upload.api_key):
             importer = Importer(organisation=upload.organisation, header=header, index=index)
-            run = _Run(upload=upload, lease=lease, importer=importer, total=index.total)
+            run = _Run(
+                upload=upload,
+                lease=lease,
+                importer=importer,
+                total=index.total,
+                verdict=scanning.verdict,
+            )
             run.customers(reading.batches())
             run.connections()
             run.complete()
     finally:
         reading.cancel()
+        scanning.cancel()
 
 
 def overlap() -> bool:
@@ -235,8 +248,15 @@ class _Run:
     (another writer) is planned again."""
 
     def __init__(
-        self, *, upload: BulkUpload, lease: jobs.Lease, importer: Importer, total: int
+        self,
+        *,
+        upload: BulkUpload,
+        lease: jobs.Lease,
+        importer: Importer,
+        total: int,
+        verdict: Callable[[], None] = lambda: None,
     ) -> None:
+        self.verdict = verdict  # raises when the sheet is refused; waited for once
         self.upload = upload
         self.lease = lease
         self.importer = importer
@@ -301,6 +321,7 @@ class _Run:
                 with transaction.atomic():
                     plan = planned or self.importer.plan(self.importer.rows(values, offset))
                     planned = None  # planned again if it changed under it
+                    self.verdict()
                     self.lease.check()
                     PlanWriter(
                         plan=plan,
@@ -355,6 +376,7 @@ class _Run:
                 with transaction.atomic():
                     plan = planned or self.importer.plan_links(owners)
                     planned = None
+                    self.verdict()
                     self.lease.check()
                     LinkWriter(
                         plan=plan,
@@ -389,6 +411,7 @@ class _Run:
     # -- the end ---------------------------------------------------------------------
 
     def complete(self) -> None:
+        self.verdict()
         with transaction.atomic():
             self.lease.check()
             fields = _completed_fields(self)
