@@ -212,6 +212,9 @@ def run_job(upload_id: int, media: str) -> None:
     from imports.services import bulk_upload_run
 
     settings.MEDIA_ROOT = media
+    # As a production worker: with DEBUG, Django keeps the last 9,000 queries (with
+    # their parameters, thousands of referenceIds each) in memory.
+    settings.DEBUG = False
     bulk_upload_run(upload_id=upload_id)
     print(f"worker peak RSS {peak_mib(resource.RUSAGE_SELF):.0f} MiB", flush=True)
 
