@@ -41,6 +41,9 @@ from django.conf import settings
 # run them after the job. Set before the apps load, which may look the backend up.
 settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 django.setup()
+# Timed as a production worker runs: with DEBUG, Django would keep the last 9,000
+# queries with their parameters (thousands of referenceIds each) and format each one.
+settings.DEBUG = False
 
 from django.tasks import task_backends  # noqa: E402
 from django.tasks.backends.dummy import DummyBackend  # noqa: E402
@@ -212,9 +215,6 @@ def run_job(upload_id: int, media: str) -> None:
     from imports.services import bulk_upload_run
 
     settings.MEDIA_ROOT = media
-    # As a production worker: with DEBUG, Django keeps the last 9,000 queries (with
-    # their parameters, thousands of referenceIds each) in memory.
-    settings.DEBUG = False
     bulk_upload_run(upload_id=upload_id)
     print(f"worker peak RSS {peak_mib(resource.RUSAGE_SELF):.0f} MiB", flush=True)
 

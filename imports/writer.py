@@ -25,9 +25,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.utils import timezone
 
-from customers.models import SEARCH_INPUTS, Customer, draw_client_numbers, search_text
+from customers.models import (
+    SEARCH_INPUTS,
+    Customer,
+    draw_client_numbers,
+    new_client_number,
+    search_text,
+)
 from imports.importer import LinkPlan, Plan, Row
-from imports.sql import int_array
+from imports.sql import int_array, text_array
 from kycregistry import events
 from organisations.audit import current_actor, history_stamp
 from relations.models import Connection
@@ -94,6 +100,23 @@ def _q(name: str) -> str:
 class Backend:
     """Generic (SQLite): the ORM's bulk operations."""
 
+    def client_numbers(self, organisation_id: Any, count: int) -> list[str]:
+        return draw_client_numbers(
+            organisation_id=organisation_id, count=count, candidates_only=True
+        )
+
+    def locked_stamps(self, ids: list[int]) -> dict[int, Any]:
+        """Lock the customers `ids`; their updated_at."""
+        return dict(
+            Customer.objects.filter(pk__in=ids).select_for_update().values_list("id", "updated_at")
+        )
+
+    def connection_ids(self, customer_ids: list[int]) -> list[tuple[int, int]]:
+        """(id, customer id) of the connections of `customer_ids`."""
+        return list(
+            Connection.objects.filter(customer_id__in=customer_ids).values_list("id", "customer_id")
+        )
+
     def insert(
         self, model: type[models.Model], rows: list[dict[str, Any]], constants: dict[str, Any]
     ) -> list[int]:
@@ -147,6 +170,45 @@ class Backend:
 
 
 class PostgresBackend(Backend):
+    # The same queries with one array parameter: thousands of bound values (IN) cost
+    # ~100 ms a batch of 5,000 (measured).
+
+    def client_numbers(self, organisation_id: Any, count: int) -> list[str]:
+        """`draw_client_numbers`, asking about the candidates in one array."""
+        numbers: list[str] = []
+        chosen: set[str] = set()
+        while len(numbers) < count:
+            candidates = {new_client_number() for _ in range(count - len(numbers))} - chosen
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT client_number FROM customers_customer WHERE organisation_id = %s "
+                    "AND client_number = ANY(%s::text[])",
+                    [organisation_id, text_array(candidates)],
+                )
+                taken = {number for (number,) in cursor.fetchall()}
+            fresh = candidates - taken
+            chosen |= fresh
+            numbers.extend(fresh)
+        return numbers
+
+    def locked_stamps(self, ids: list[int]) -> dict[int, Any]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, updated_at FROM customers_customer WHERE id = ANY(%s::bigint[]) "
+                "FOR UPDATE",
+                [int_array(ids)],
+            )
+            return dict(cursor.fetchall())
+
+    def connection_ids(self, customer_ids: list[int]) -> list[tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, customer_id FROM relations_connection "
+                "WHERE customer_id = ANY(%s::bigint[])",
+                [int_array(customer_ids)],
+            )
+            return list(cursor.fetchall())
+
     def _copy(self, table: str, columns: list[str], lines: Iterable[str]) -> None:
         names = ", ".join(_q(c) for c in columns)
         with (
@@ -298,11 +360,7 @@ class _Writer:
         ids = sorted(expected)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            seen = dict(
-                Customer.objects.filter(pk__in=chunk)
-                .select_for_update()
-                .values_list("id", "updated_at")
-            )
+            seen = self.backend.locked_stamps(chunk)
             for pk in chunk:
                 reference, updated_at = expected[pk]
                 if seen.get(pk) != updated_at:
@@ -361,9 +419,7 @@ class PlanWriter(_Writer):
             import_digest_at=self.now,
         )
         values: list[dict[str, Any]] = []
-        numbers = draw_client_numbers(
-            organisation_id=self.organisation_id, count=len(rows), candidates_only=True
-        )
+        numbers = self.backend.client_numbers(self.organisation_id, len(rows))
         for row, number in zip(rows, numbers, strict=True):
             state: dict[str, Any] = {**(row.state or {}), "client_number": number}
             state["public_id"] = uuid.uuid4()
@@ -445,9 +501,7 @@ class LinkWriter(_Writer):
         owners = sorted(changed_owners)
         current: dict[int, set[int]] = {pk: set() for pk in owners}
         for start in range(0, len(owners), CHUNK):
-            for pk, customer_id in Connection.objects.filter(
-                customer_id__in=owners[start : start + CHUNK]
-            ).values_list("id", "customer_id"):
+            for pk, customer_id in self.backend.connection_ids(owners[start : start + CHUNK]):
                 current[customer_id].add(pk)
         for pk in owners:
             owner, _, stored = changed_owners[pk]
