@@ -61,15 +61,18 @@ def new_client_number() -> str:
     return str(10_000_000 + secrets.randbelow(90_000_000))
 
 
-def draw_client_numbers(*, organisation_id: UUID, count: int) -> list[str]:
+def draw_client_numbers(
+    *, organisation_id: UUID, count: int, candidates_only: bool = False
+) -> list[str]:
     """`count` distinct client numbers no customer of the organisation holds yet, for
     every writer of new customers (a concurrent writer may still take one first: the
     unique constraint has the last word). Large draws read the organisation's numbers
-    once; small ones ask only about the candidates."""
+    once; small ones, and all with `candidates_only` (a writer in batches, whose
+    organisation grows by each), ask only about the candidates."""
     numbers: list[str] = []
     chosen: set[str] = set()
     taken: set[str] | None = None
-    if count > 1000:
+    if count > 1000 and not candidates_only:
         taken = set(
             Customer.objects.filter(organisation_id=organisation_id).values_list(
                 "client_number", flat=True

@@ -1,15 +1,22 @@
-"""The rows of an uploaded sheet → a plan of writes, set-wise (SPEC §6, seed 000).
+"""The rows of an uploaded sheet → plans of writes, batch by batch (SPEC §6, seed 000).
 
 Each row goes through the API's own validation: `customers.validation.clean_customer`,
 `relations.validation.parse_connects` and `connection_errors`. What differs from the
-API is only the shape of the work: every referenceId of the file is resolved in a few
-queries (customers further down the file count, so forward references work), rows
-with errors are skipped and reported, rows that depend on a skipped row are skipped
-in turn, and the writes are done in bulk by `imports.writer`.
+API is only the shape of the work. The import runs in two phases of batches
+(imports.services): the customer phase validates a batch of rows and plans their
+customers (`Importer.plan`); the connection phase, once every customer of the file is
+written, plans the `connects` of a batch of rows (`Importer.plan_links`), so that a
+row may name a customer further down the file. Every referenceId of the file is known
+before the first batch (`FileIndex`, sent first by the reader): duplicates and
+connections to customers that are neither stored nor in the file are found in the
+customer phase, and such rows are skipped and reported. A connection to a row of the
+file that turns out to be skipped is found in the connection phase: that row's
+customer is imported without the connections of its row (none of them, so nothing is
+half-linked), and this is reported. The writes are done in bulk by `imports.writer`.
 """
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +26,7 @@ from django.db import connection
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Cast
 
-from customers.models import Customer, CustomerFieldDefinition, FieldType
+from customers.models import AccountType, Customer, CustomerFieldDefinition, FieldType
 from customers.validation import clean_customer, reference_or_none
 from imports.columns import column_of, flat_columns, fold
 from imports.fingerprint import context_digest, row_digest, row_source
@@ -85,6 +92,7 @@ class Row:
     reference: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     items: list[ConnectItem] | None = None  # None: the connects cell was empty
+    connects: Any = None  # the connects cell as read (kept for the connection phase)
     errors: list[tuple[str, str]] = field(default_factory=list)
     outcome: str = RowOutcome.SKIPPED
     account_type: int | None = None
@@ -94,27 +102,37 @@ class Row:
     duplicate: bool = False
     source: str = ""  # the cells the row's import digest covers (imports.fingerprint)
     proven: bool = False  # unchanged by its digest: not validated again
+    # What the customer phase stores as the row's import digest: "" for a row whose
+    # connections are still to be written (the connection phase stores it then).
+    digest: str = ""
 
 
-@dataclass
-class ConnectionPlan:
-    create: list[dict[str, Any]] = field(default_factory=list)  # customer ids may be < 0
-    update: list[dict[str, Any]] = field(default_factory=list)
-    remove: list[dict[str, Any]] = field(default_factory=list)
+@dataclass(slots=True)
+class Owner:
+    """A row whose `connects` the connection phase writes, once every customer of the
+    file is (imports.services)."""
+
+    number: int
+    reference: str
+    # The connects cell as read, parsed again in the connection phase: a third of the
+    # memory of the parsed items, which a million-row file would hold for long.
+    connects: Any
+    digest: str  # stored once the connections are written (or found as they are)
+
+    def items(self) -> list[ConnectItem]:
+        """The row's connects (they passed `parse_connects` in the customer phase)."""
+        return parse_connects(load_connects(self.connects))
 
 
 @dataclass
 class Plan:
+    """The customer phase of one batch of rows."""
+
     rows: list[Row]
     create: list[Row] = field(default_factory=list)
     update: list[Row] = field(default_factory=list)
-    connections: ConnectionPlan = field(default_factory=ConnectionPlan)
-    touched: list[Row] = field(default_factory=list)  # only their connections change
     verified: list[Row] = field(default_factory=list)  # validated and found unchanged
-    # customers whose connections change: id (or -row number) → row
-    connection_owners: dict[int, Row] = field(default_factory=dict)
-    # customer id → ids of its stored connections, as read (checked again under lock)
-    stored_connections: dict[int, frozenset[int]] = field(default_factory=dict)
+    owners: list[Owner] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     context: bytes = b""  # the validation context of the digests (imports.fingerprint)
 
@@ -130,6 +148,22 @@ class Plan:
             for row in self.rows
             for column, message in row.errors
         ]
+
+
+@dataclass
+class LinkPlan:
+    """The connection phase of one batch of owners."""
+
+    owners: list[Owner]
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    remove: list[dict[str, Any]] = field(default_factory=list)
+    # Owners whose connections change: customer id → (owner, updated_at as read,
+    # ids of its stored connections as read); checked again under lock.
+    changed: dict[int, tuple[Owner, Any, frozenset[int]]] = field(default_factory=dict)
+    # Owners whose connections are as the file says: (customer id, digest, updated_at).
+    verified: list[tuple[int, str, Any]] = field(default_factory=list)
+    errors: list[tuple[Owner, str]] = field(default_factory=list)  # connections not written
 
 
 def _reject_constant(name: str) -> Any:
@@ -226,36 +260,108 @@ def _reference_of(value: Any) -> str | None:
     return reference_or_none(value)
 
 
+def _declared_type(value: Any) -> int:
+    """The account type a row declares, for the connection checks of rows that refer
+    to it before it is validated; anything unreadable counts as a person, so that only
+    the row's own validation reports it."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value in AccountType.values:
+        return value
+    return AccountType.PERSON
+
+
+class FileIndex:
+    """Every referenceId of the file, known before the first batch (the reader sends
+    it first): the row that has it first and the account type that row declares."""
+
+    def __init__(self, index: tuple[list[Any], list[Any], bytes]) -> None:
+        cells, types, blank = index
+        self.first_row: dict[str, int] = {}
+        # Each data row's referenceId (None: blank or invalid), normalised once.
+        self.references: list[str | None] = [_reference_of(cell) for cell in cells]
+        # The account type each data row declares, by position (one byte a row).
+        self.types = bytearray(len(cells))
+        for offset, reference in enumerate(self.references):
+            if reference is None or reference in self.first_row:
+                continue
+            self.first_row[reference] = offset + 2
+            self.types[offset] = _declared_type(types[offset])
+        self.total = len(blank) - blank.count(1)
+
+    def declared(self, reference: str) -> int:
+        return self.types[self.first_row[reference] - 2]
+
+
+class _Holders(Mapping[str, tuple[int, int]]):
+    """What `connection_errors` resolves a referenceId to in the customer phase: the
+    stored customer, else the file's row that has it (its customer may be written by a
+    later batch; placeholder id: -row number)."""
+
+    def __init__(self, stored: dict[str, tuple[int, int]], index: FileIndex) -> None:
+        self.stored = stored
+        self.index = index
+
+    def __getitem__(self, reference: str) -> tuple[int, int]:
+        found = self.stored.get(reference)
+        if found is not None:
+            return found
+        return -self.index.first_row[reference], self.index.declared(reference)
+
+    def __contains__(self, reference: object) -> bool:
+        return reference in self.stored or reference in self.index.first_row
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self.stored, *self.index.first_row})
+
+    def __len__(self) -> int:
+        return len({*self.stored, *self.index.first_row})
+
+
 class Importer:
-    """Plans one upload: `plan(rows)` reads the organisation's data and returns a Plan."""
+    """Plans one upload, batch by batch: `rows(values, offset)` turns a batch of cells
+    into rows, `plan(rows)` is the customer phase of a batch, `plan_links(owners)` the
+    connection phase of a batch of owners."""
 
     def __init__(
         self,
         *,
         organisation: Organisation,
+        header: list[Any],
+        index: FileIndex,
         progress: Callable[[int], None] = lambda done: None,
     ) -> None:
         self.organisation = organisation
         self.progress = progress
+        self.index = index
         self.definitions = {
             d.key: d for d in CustomerFieldDefinition.objects.for_organisation(organisation)
         }
-        self.flat: list[str] = []  # the sheet's identity and profile columns
+        columns = read_header(header)
+        self.header_columns = columns
+        self.columns = [name for _, name in columns]
+        # The sheet's identity and profile columns (imports.columns).
+        self.flat = [c for c in flat_columns(set(self.definitions)) if c in self.columns]
+        known = {*REQUIRED_COLUMNS, CONNECTS, "externalId", "identity", "profile", *self.flat}
+        self.ignored = [
+            name for _, name in columns if name not in known and name not in self.definitions
+        ]
+        self.text_columns = _text_columns(self.definitions)
+        self.context = context_digest(
+            definitions=self.definitions,
+            reject_unknown=organisation.reject_unknown_fields,
+            header=self.columns,
+        )
 
     # -- reading the rows ------------------------------------------------------------
 
-    def _rows(self, sheet: list[list[Any]]) -> tuple[list[Row], list[str]]:
-        columns = read_header(sheet[0] if sheet else [])
-        self.columns = [name for _, name in columns]
-        self.flat = [c for c in flat_columns(set(self.definitions)) if c in self.columns]
-        known = {*REQUIRED_COLUMNS, CONNECTS, "externalId", "identity", "profile", *self.flat}
-        ignored = [
-            name for _, name in columns if name not in known and name not in self.definitions
-        ]
-        text_columns = _text_columns(self.definitions)
+    def rows(self, values_batch: list[list[Any]], offset: int) -> list[Row]:
+        """The rows of a batch whose first row is data row `offset` (0 = Excel row 2)."""
+        columns = self.header_columns
+        text_columns = self.text_columns
         rows: list[Row] = []
-        for offset, values in enumerate(sheet[1:]):
-            row = Row(number=offset + 2)
+        for position, values in enumerate(values_batch, start=offset):
+            row = Row(number=position + 2)
             rows.append(row)
             data = row.data
             width = len(values)
@@ -274,12 +380,25 @@ class Importer:
             if not data:
                 row.outcome = RowOutcome.BLANK
             fold(data, self.flat)
-        return rows, ignored
+        return rows
+
+    def owner_of(self, row: Row) -> Owner | None:
+        """The connection work of a row whose customer an earlier attempt committed
+        (resuming after it: the row is not validated again)."""
+        reference = self.index.references[row.number - 2]
+        if reference is None or CONNECTS not in row.data:
+            return None
+        source = row_source(row.data)
+        self._parse_connects(row)
+        if row.items is None or row.errors:
+            return None
+        return Owner(row.number, reference, row.connects, row_digest(self.context, source))
 
     def _parse_connects(self, row: Row) -> None:
         raw = row.data.pop(CONNECTS, None)
         if raw is None:
             return
+        row.connects = raw
         try:
             items = parse_connects(load_connects(raw))
         except ValueError as exc:
@@ -374,32 +493,22 @@ class Importer:
             by_customer.setdefault(values["customer_id"], []).append(values)
         return by_customer
 
-    # -- the plan --------------------------------------------------------------------
+    # -- the customer phase of a batch ------------------------------------------------
 
-    def plan(self, sheet: list[list[Any]]) -> Plan:
-        rows, ignored = self._rows(sheet)
-        plan = Plan(rows=rows, ignored_columns=ignored)
+    def plan(self, rows: list[Row]) -> Plan:
+        plan = Plan(rows=rows, ignored_columns=self.ignored, context=self.context)
         live = [row for row in rows if row.outcome != RowOutcome.BLANK]
-        first_row = _mark_references(live)
-        existing = self._read(sorted(first_row), KEY_COLUMNS)
-        plan.context = context_digest(
-            definitions=self.definitions,
-            reject_unknown=self.organisation.reject_unknown_fields,
-            header=self.columns,
-        )
+        mine = _mark_references(live, self.index)
+        existing = self._read(sorted(mine), KEY_COLUMNS)
         wanted = self._prove_or_parse(live, existing, plan.context)
         self._complete(
             existing,
             [r.reference for r in live if r.reference in existing and not r.proven],
             full=bool({"identity", "profile"} & set(self.columns) or self.flat),
         )
-        existing.update(
-            self._read(sorted(wanted - existing.keys() - first_row.keys()), KEY_COLUMNS)
-        )
+        targets = self._read(sorted(wanted - existing.keys() - mine), ["id", "account_type"])
         self._validate(live, existing)
-        self.progress(len(live) * 3 // 4)
-        self._check_connections(live, existing)
-        self._plan_connections(plan, live, existing)
+        self._check_connections(live, existing, targets)
         _sort_outcomes(plan, live)
         return plan
 
@@ -430,7 +539,7 @@ class Importer:
         reject_unknown = self.organisation.reject_unknown_fields
         for done, row in enumerate(live, start=1):
             if done % PROGRESS_EVERY == 0:
-                self.progress(done // 2)
+                self.progress(done)
             if row.duplicate or row.proven:
                 continue
             current = _loaded(existing.get(row.reference)) if row.reference else None
@@ -462,58 +571,85 @@ class Importer:
             row.state, row.changed = state, changed
             row.account_type = state["account_type"]
 
-    def _check_connections(self, live: list[Row], existing: dict[str, dict[str, Any]]) -> None:
-        """connection_errors for every row with connects; a skipped new customer takes
-        the rows that refer to it along (they would name a customer that does not exist)."""
-        holders: dict[str, tuple[int, int]] = {
-            ref: (values["id"], values["account_type"]) for ref, values in existing.items()
+    def _check_connections(
+        self,
+        live: list[Row],
+        existing: dict[str, dict[str, Any]],
+        targets: dict[str, dict[str, Any]],
+    ) -> None:
+        """connection_errors for every row with connects, against the stored customers
+        and the file's rows: a connection to a row of the file counts as resolved here
+        (the connection phase finds out whether that row's customer was written)."""
+        stored = {
+            ref: (values["id"], values["account_type"])
+            for found in (existing, targets)
+            for ref, values in found.items()
         }
+        holders = _Holders(stored, self.index)
         for row in live:
-            if row.state is not None and not row.errors and row.existing is None:
-                assert row.reference is not None and row.account_type is not None
-                holders[row.reference] = (-row.number, row.account_type)
-        referrers: dict[str, list[Row]] = {}
-        pending: list[Row] = []
-        for row in live:
-            if row.items and row.state is not None and not row.errors:
-                pending.append(row)
-                for item in row.items:
-                    referrers.setdefault(item.reference_id, []).append(row)
-        while pending:
-            row = pending.pop()
-            if row.errors:
+            if not row.items or row.state is None or row.errors:
                 continue
-            assert row.reference is not None and row.items is not None
+            assert row.reference is not None
             messages = connection_errors(
                 customer_ref=row.reference,
                 customer_account_type=row.account_type or 0,
                 items=row.items,
                 holders=holders,
             )
-            if not messages:
-                continue
             row.errors.extend((CONNECTS, message) for message in messages)
-            if row.existing is None and holders.pop(row.reference, None) is not None:
-                pending.extend(r for r in referrers.get(row.reference, ()) if not r.errors)
-        self.holders = holders
 
-    def _plan_connections(
-        self, plan: Plan, live: list[Row], existing: dict[str, dict[str, Any]]
-    ) -> None:
-        owners = [row for row in live if row.items is not None and not row.errors]
-        stored = self._connections_of([row.existing["id"] for row in owners if row.existing])
-        holders = self.holders
+    # -- the connection phase of a batch of owners -------------------------------------
+
+    def plan_links(self, owners: list[Owner]) -> LinkPlan:
+        plan = LinkPlan(owners=owners)
+        items = {owner.number: owner.items() for owner in owners}
+        refs = {owner.reference for owner in owners}
+        refs.update(item.reference_id for wanted in items.values() for item in wanted)
+        found = self._read(sorted(refs), ["id", "account_type", "updated_at", "import_digest"])
+        holders = {ref: (values["id"], values["account_type"]) for ref, values in found.items()}
+        ready: list[tuple[Owner, dict[str, Any]]] = []
+        for owner in owners:
+            customer = found.get(owner.reference)
+            if customer is None:  # removed since the customer phase wrote it
+                plan.errors.append((owner, CUSTOMER_GONE))
+                continue
+            wanted = items[owner.number]
+            missing = _unique(i.reference_id for i in wanted if i.reference_id not in found)
+            messages = []
+            if missing:
+                rows = ", ".join(
+                    f"{ref} (row {self.index.first_row[ref]} was skipped)"
+                    if ref in self.index.first_row
+                    else ref
+                    for ref in missing
+                )
+                messages.append(NOT_LINKED.format(rows=rows))
+            messages += connection_errors(
+                customer_ref=owner.reference,
+                customer_account_type=customer["account_type"],
+                items=wanted,
+                holders={**holders, **dict.fromkeys(missing, (0, AccountType.PERSON))}
+                if missing
+                else holders,
+            )
+            if messages:
+                plan.errors.extend((owner, message) for message in messages)
+            else:
+                ready.append((owner, customer))
+        stored = self._connections_of([customer["id"] for _, customer in ready])
         organisation_id = self.organisation.pk
-        for row in owners:
-            assert row.items is not None and row.reference is not None
-            customer_id = row.existing["id"] if row.existing else -row.number
+        for owner, customer in ready:
+            customer_id = customer["id"]
             diff = diff_connections(
                 stored=stored.get(customer_id, ()),
                 key=_connection_key,
                 percentage=lambda c: c["ownership_percentage"],
-                wanted=((holders[item.reference_id][0], item) for item in row.items),
+                wanted=((holders[item.reference_id][0], item) for item in items[owner.number]),
             )
-            plan.connections.create.extend(
+            if not diff:
+                plan.verified.append((customer_id, owner.digest, customer))
+                continue
+            plan.create.extend(
                 {
                     "organisation_id": organisation_id,
                     "customer_id": customer_id,
@@ -525,60 +661,81 @@ class Importer:
                 }
                 for holder_id, item in diff.create
             )
-            plan.connections.update.extend(
+            plan.update.extend(
                 {**kept, "ownership_percentage": percentage} for kept, percentage in diff.update
             )
-            plan.connections.remove.extend(diff.remove)
-            if diff:
-                plan.connection_owners[customer_id] = row
-                if row.existing is not None:
-                    plan.stored_connections[customer_id] = frozenset(
-                        c["id"] for c in stored.get(customer_id, ())
-                    )
-                if row.existing is not None and not row.changed:
-                    row.outcome = RowOutcome.UPDATED
+            plan.remove.extend(diff.remove)
+            plan.changed[customer_id] = (
+                owner,
+                customer["updated_at"],
+                frozenset(c["id"] for c in stored.get(customer_id, ())),
+            )
+        return plan
 
 
-def _mark_references(live: list[Row]) -> dict[str, int]:
-    """Each row's referenceId; a second row with the same one is an error. Returns
-    referenceId → the row number that has it first."""
-    first_row: dict[str, int] = {}
+CUSTOMER_GONE = "The customer was deleted before its connections were written"
+NOT_LINKED = (
+    "Connected customer(s) not imported: {rows}; this row's customer was imported without "
+    "its connections"
+)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _mark_references(live: list[Row], index: FileIndex) -> set[str]:
+    """Each row's referenceId; a second row of the file with the same one is an error.
+    Returns the referenceIds of the rows that have them first."""
+    first_row = index.first_row
+    references = index.references
+    mine: set[str] = set()
     for row in live:
-        row.reference = _reference_of(row.data.get("referenceId"))
+        row.reference = references[row.number - 2]
         if row.reference is None:
             continue
-        if row.reference in first_row:
+        first = first_row.get(row.reference, row.number)
+        if first != row.number:
             row.duplicate = True
             row.errors.append(
                 (
                     "referenceId",
                     f'Duplicate referenceId "{row.reference}": already on row '
-                    f"{first_row[row.reference]} (this row is skipped)",
+                    f"{first} (this row is skipped)",
                 )
             )
         else:
-            first_row[row.reference] = row.number
-    return first_row
+            mine.add(row.reference)
+    return mine
 
 
 def _sort_outcomes(plan: Plan, live: list[Row]) -> None:
-    """Each row's outcome, and the plan's lists of rows to create, update or stamp."""
+    """Each row's outcome, its import digest, the plan's lists of rows to create,
+    update or stamp, and of the rows whose connections the connection phase writes."""
+    context = plan.context
     for row in live:
         if row.proven:
             continue
         if row.errors:
             row.outcome = RowOutcome.SKIPPED
-        elif row.existing is None:
+            continue
+        assert row.reference is not None
+        if row.items is not None:
+            plan.owners.append(
+                Owner(row.number, row.reference, row.connects, row_digest(context, row.source))
+            )
+        else:
+            row.digest = row_digest(context, row.source)
+        if row.existing is None:
             row.outcome = RowOutcome.CREATED
             plan.create.append(row)
         elif row.changed:
             row.outcome = RowOutcome.UPDATED
             plan.update.append(row)
-        elif row.outcome == RowOutcome.UPDATED:  # set by _plan_connections
-            plan.touched.append(row)
         else:
             row.outcome = RowOutcome.UNCHANGED
-            plan.verified.append(row)
+            if row.items is None:
+                plan.verified.append(row)
 
 
 def _loaded(current: dict[str, Any] | None) -> dict[str, Any] | None:

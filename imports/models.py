@@ -29,6 +29,28 @@ class RowOutcome(models.TextChoices):
     UNCHANGED = "n", "unchanged"
     SKIPPED = "s", "skipped"
     BLANK = "b", "blank"
+    # Only in the report of a job that stopped before the row (never stored).
+    NOT_IMPORTED = "x", "not imported"
+
+
+def imported_so_far(committed: int, total: int) -> str:
+    """What a job that stopped had imported, said after its reason ("" for nothing)."""
+    if not committed:
+        return ""
+    return (
+        f" The customers of the first {committed} of {total} rows had been imported (the "
+        "report lists each row); uploading the file again imports the rest."
+    )
+
+
+class UploadPhase(models.TextChoices):
+    """Where a running (or stopped) import is; a restarted job resumes from its
+    checkpoint in this phase (imports.services)."""
+
+    READING = "reading", "reading the file"
+    CUSTOMERS = "writing_customers", "validating and writing customers"
+    CONNECTIONS = "writing_connections", "writing connections"
+    DONE = "done", "done"
 
 
 class BulkUpload(Job):
@@ -64,9 +86,23 @@ class BulkUpload(Job):
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
+    committed_rows = models.PositiveIntegerField(
+        default=0,
+        help_text="Rows whose customers are committed, from the top of the file (the "
+        "checkpoint of the customer phase; their connections follow in the next phase).",
+    )
+    phase = models.CharField(max_length=20, choices=UploadPhase, blank=True, default="")
+    connections_checkpoint = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Data rows (from row 2, blank ones included) whose connections are committed.",
+    )
     row_errors = models.JSONField(default=list, blank=True)
     outcomes = models.TextField(
-        blank=True, editable=False, help_text="One RowOutcome letter per data row (row 2 on)."
+        blank=True,
+        editable=False,
+        help_text="One RowOutcome letter per data row (row 2 on), of the rows whose "
+        "customers are committed: its length is the customer phase's checkpoint.",
     )
     report = models.FileField(upload_to=report_path, max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -88,6 +124,9 @@ class BulkUpload(Job):
         from imports.tasks import import_bulk_upload
 
         return import_bulk_upload.enqueue(upload_id=self.pk)
+
+    def failed_message(self, reason: str) -> str:
+        return reason + imported_so_far(self.committed_rows, self.total_rows)
 
     @property
     def percent(self) -> int:

@@ -1,25 +1,38 @@
 """Writes of the bulk upload: accept a file (checks at once, then a background job),
 run the job, build its report."""
 
+import contextvars
 import gc
 import logging
-import time
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from imports.guards import UploadRejected, inspect_upload, scan_sheet
-from imports.importer import Importer, ImportFailed, Plan
-from imports.models import BulkUpload, RowOutcome, UploadStatus
-from imports.reader import read_rows, start_reading
+from imports.guards import UploadRejected, inspect_upload
+from imports.importer import (
+    CONNECTS,
+    FileIndex,
+    Importer,
+    ImportFailed,
+    LinkPlan,
+    Owner,
+    Plan,
+    Row,
+)
+from imports.models import BulkUpload, RowOutcome, UploadPhase, UploadStatus, imported_so_far
+from imports.reader import batch_rows, start_reading, start_scanning
 from imports.report import build_report
-from imports.writer import PlanWriter
+from imports.writer import ConcurrentChange, LinkWriter, PlanWriter
 from kycregistry import events, jobs
 from organisations.audit import Channel, audit_context
 from organisations.models import ApiKey, Organisation
@@ -29,7 +42,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-UNEXPECTED = "The import failed unexpectedly and nothing was imported; the error was logged"
+UNEXPECTED = "The import failed unexpectedly; the error was logged."
+CONCURRENT_CHANGE = (
+    "Some customers changed while the file was being imported ({refs}), three times in a row."
+)
+RETRIES = 3
+# Outcomes of rows whose customer is written (or found as the file says).
+WRITTEN = frozenset({RowOutcome.CREATED, RowOutcome.UPDATED, RowOutcome.UNCHANGED})
 
 
 def bulk_upload_create(
@@ -59,87 +78,27 @@ def bulk_upload_create(
     return upload
 
 
-class _Progress:
-    """processed_rows, written through a second connection so the browser sees it while
-    the import's own transaction is open. SQLite has one writer at a time: there the
-    count moves only outside that transaction.
-
-    `close()`, called by the import between planning and writing, also checks that the
-    job is still this attempt's (jobs.Lease.check): a job taken over by recovery while
-    it planned writes nothing, and from there on its row stays locked to this attempt
-    until the transaction ends."""
-
-    def __init__(self, upload_id: int, lease: jobs.Lease | None = None) -> None:
-        self.upload_id = upload_id
-        self.lease = lease
-        self.attempt = lease.attempt if lease is not None else 0
-        self.side: Any = None
-        self.last = 0.0
-        if connection.vendor == "postgresql":
-            try:
-                self.side = connections.create_connection(DEFAULT_DB_ALIAS)
-            except Exception:  # progress is a nicety; the import goes on without it
-                logger.warning("No side connection for bulk upload progress", exc_info=True)
-
-    def __call__(self, done: int, *, force: bool = False) -> None:
-        if self.side is None or (not force and time.monotonic() - self.last < 0.5):
-            return
-        self.last = time.monotonic()
-        try:
-            with self.side.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE imports_bulkupload SET processed_rows = %s "
-                    "WHERE id = %s AND attempt = %s",
-                    [done, self.upload_id, self.attempt],
-                )
-        except Exception:
-            logger.warning("Bulk upload progress not written", exc_info=True)
-            self.close_side()
-
-    def close(self) -> None:
-        self.close_side()
-        if self.lease is not None and connection.in_atomic_block:
-            self.lease.check()
-
-    def close_side(self) -> None:
-        if self.side is not None:
-            self.side.close()
-            self.side = None
-
-
-def _completed_fields(plan: Plan) -> dict[str, Any]:
-    total = len(plan.rows) - plan.count(RowOutcome.BLANK)
-    message = ""
-    if plan.ignored_columns:
-        message = "Ignored column(s) that match no customer field: " + ", ".join(
-            plan.ignored_columns
-        )
+def _counts(outcomes: str) -> dict[str, int]:
     return {
-        "status": UploadStatus.COMPLETED,
-        "total_rows": total,
-        "processed_rows": total,
-        "created_count": plan.count(RowOutcome.CREATED),
-        "updated_count": plan.count(RowOutcome.UPDATED),
-        "unchanged_count": plan.count(RowOutcome.UNCHANGED),
-        "skipped_count": plan.count(RowOutcome.SKIPPED),
-        "row_errors": plan.row_errors(),
-        "outcomes": plan.outcomes(),
-        "message": message,
-        "finished_at": timezone.now(),
+        "created_count": outcomes.count(RowOutcome.CREATED),
+        "updated_count": outcomes.count(RowOutcome.UPDATED),
+        "unchanged_count": outcomes.count(RowOutcome.UNCHANGED),
+        "skipped_count": outcomes.count(RowOutcome.SKIPPED),
+        "committed_rows": len(outcomes) - outcomes.count(RowOutcome.BLANK),
     }
 
 
-def _data_rows(sheet: list[list[Any]]) -> int:
-    # The reader drops trailing empty cells, so a blank row is an empty list.
-    return sum(1 for row in sheet[1:] if row)
+def _sorted_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(errors, key=lambda error: error["row"])
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """An import holds millions of long-lived objects (cells, rows, plans) that the
-    cyclic garbage collector rescans on every pass of its oldest generation: measured
-    on a 100k-row file, that was 40% of the planning time. The job makes no garbage
-    cycles worth collecting before it ends, so the collector waits until then."""
+    """An import holds many long-lived objects (its file's index, the connections
+    still to write) that the cyclic garbage collector rescans on every pass of its
+    oldest generation: measured on a 100k-row file, that was 40% of the planning time.
+    The job makes no garbage cycles worth collecting before it ends, so the collector
+    waits until then."""
     if not gc.isenabled():
         yield
         return
@@ -151,84 +110,396 @@ def _collector_paused() -> Iterator[None]:
 
 
 def bulk_upload_run(*, upload_id: int, task_id: str = "") -> None:
-    """The background job. Any failure marks the job failed with a message; the data
-    is written in one transaction together with the final counts, so a failed job has
-    imported nothing. The job holds a lease (kycregistry/jobs.py) while it runs: if
-    its worker dies, recovery restarts it."""
+    """The background job. It commits the file batch by batch (`_Run`), each batch with
+    its checkpoint, so a failed job keeps the batches committed before it failed (its
+    message and report say which rows), and a restarted one resumes after them. The job
+    holds a lease (kycregistry/jobs.py) while it runs: if its worker dies, recovery
+    restarts it."""
     lease = jobs.claim(BulkUpload, upload_id, task_id=task_id)
     if lease is None:
         return  # another worker has it, it ran already, or it was given up
     upload = BulkUpload.objects.select_related("organisation", "uploaded_by", "api_key").get(
         pk=upload_id
     )
-    progress = _Progress(upload_id, lease)
     try:
         with jobs.heartbeat(lease), _collector_paused():
-            _import(upload=upload, progress=progress)
+            _import(upload=upload, lease=lease)
     except jobs.LeaseLost:
         logger.warning("Bulk upload %s attempt %s was taken over", upload_id, lease.attempt)
     except (UploadRejected, ImportFailed) as exc:
-        lease.fail(exc.message)
+        _fail(upload_id, lease, exc.message)
     except Exception:
         logger.exception("Bulk upload %s failed", upload_id)
-        lease.fail(UNEXPECTED)
+        _fail(upload_id, lease, UNEXPECTED)
     else:
         lease.release()
-    finally:
-        progress.close_side()
 
 
-def _import(*, upload: BulkUpload, progress: _Progress) -> None:
-    """Read, plan and write one upload in one transaction."""
+def _fail(upload_id: int, lease: jobs.Lease, reason: str) -> None:
+    upload = BulkUpload.objects.get(pk=upload_id)
+    lease.fail(reason + imported_so_far(upload.committed_rows, upload.total_rows))
+    BulkUpload.objects.filter(pk=upload_id, attempt=lease.attempt).update(
+        row_errors=_sorted_errors(upload.row_errors)
+    )
+
+
+def _batch_committed(upload_id: int, phase: str, batches: int) -> None:
+    """Called after each committed batch (`batches` so far in this attempt): a seam for
+    the tests that stop a worker between two batches."""
+
+
+def _import(*, upload: BulkUpload, lease: jobs.Lease) -> None:
+    """Read the file and run its phases, resuming after the upload's checkpoint."""
     path = upload.file.path
-    reading = start_reading(path)  # the child reads while this process scans
+    if not upload.phase:
+        BulkUpload.objects.filter(pk=upload.pk).update(phase=UploadPhase.READING)
+    # Two children: one scans the sheet XML (imports.guards.scan_sheet), one reads it;
+    # nothing is written before the scan's verdict, which the first batch waits for.
+    scanning = start_scanning(path)
+    reading = start_reading(path, batch_rows())
     try:
-        scan_sheet(path)
-    except BaseException:
+        try:
+            header = reading.header()
+            index = FileIndex(reading.index())
+        except UploadRejected:
+            scanning.verdict()  # a far reference crashes the reader: the scan says why
+            raise
+        BulkUpload.objects.filter(pk=upload.pk).update(total_rows=index.total)
+        with audit_context(channel=Channel.IMPORT, user=upload.uploaded_by, api_key=upload.api_key):
+            importer = Importer(organisation=upload.organisation, header=header, index=index)
+            run = _Run(
+                upload=upload,
+                lease=lease,
+                importer=importer,
+                total=index.total,
+                verdict=scanning.verdict,
+            )
+            run.customers(reading.batches())
+            run.connections()
+            run.complete()
+    finally:
         reading.cancel()
-        raise
-    sheet = reading.rows()
-    total = _data_rows(sheet)
-    BulkUpload.objects.filter(pk=upload.pk).update(total_rows=total)
-    with (
-        audit_context(channel=Channel.IMPORT, user=upload.uploaded_by, api_key=upload.api_key),
-        transaction.atomic(),
-    ):
-        plan = Importer(organisation=upload.organisation, progress=progress).plan(sheet)
-        progress(total * 9 // 10, force=True)
-        progress.close()
-        PlanWriter(
-            plan=plan,
-            organisation_id=upload.organisation_id,
-            change_reason=f"Bulk upload #{upload.pk}",
-        ).write()
-        BulkUpload.objects.filter(pk=upload.pk).update(**_completed_fields(plan))
-        events.announce(
-            events.UploadCompleted(organisation_id=upload.organisation_id, upload_id=upload.pk)
+        scanning.cancel()
+
+
+def overlap() -> bool:
+    """Whether batch k+1 is read and planned while batch k is written
+    (`KYC_UPLOAD_OVERLAP`, default on): on PostgreSQL, outside a transaction (the
+    writer thread has a connection of its own, which sees only what is committed)."""
+    return (
+        bool(getattr(settings, "KYC_UPLOAD_OVERLAP", True))
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+
+
+@contextmanager
+def _writer(enabled: bool) -> Iterator[Callable[[Callable[[], None]], None] | None]:
+    """A writer thread, when `enabled`: yields `write(job)`, which hands `job` (the
+    writes and commit of one batch) to the thread, waiting while the thread still has
+    one batch waiting besides the one it writes. Batches are written in order; the
+    first failure stops the writing and is raised here (at the next `write`, or at the
+    end of the block, which waits for the last batch). Yields None when not enabled:
+    the caller writes itself."""
+    if not enabled:
+        yield None
+        return
+    jobs_queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while (job := jobs_queue.get()) is not None:
+                if not failed:
+                    try:
+                        job()
+                    except BaseException as exc:  # raised on the planning thread
+                        failed.append(exc)
+        finally:
+            connections.close_all()  # this thread's connection only
+
+    # The thread writes as the job's actor (organisations.audit is a context variable).
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), name="bulk-upload-writer"
+    )
+    thread.start()
+
+    def write(job: Callable[[], None]) -> None:
+        if failed:
+            raise failed[0]
+        jobs_queue.put(job)
+
+    try:
+        yield write
+    finally:
+        jobs_queue.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
+class _Run:
+    """One attempt at an upload: the customer phase (batches of rows: validated,
+    written, committed with the checkpoint), then the connection phase (batches of the
+    rows with `connects`, once every customer of the file is written), then the
+    completion. Each batch commits in one transaction with the job's checkpoint, its
+    rows' outcomes and errors and the counts; its events are announced in it (so
+    reactions see committed batches only). A batch whose customers changed under it
+    (another writer) is planned again."""
+
+    def __init__(
+        self,
+        *,
+        upload: BulkUpload,
+        lease: jobs.Lease,
+        importer: Importer,
+        total: int,
+        verdict: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.verdict = verdict  # raises when the sheet is refused; waited for once
+        self.upload = upload
+        self.lease = lease
+        self.importer = importer
+        self.total = total
+        resuming = upload.phase in (UploadPhase.CUSTOMERS, UploadPhase.CONNECTIONS)
+        self.outcomes = upload.outcomes if resuming else ""
+        self.errors: list[dict[str, Any]] = list(upload.row_errors) if self.outcomes else []
+        self.linked = upload.connections_checkpoint if self.outcomes else 0
+        self.resumed = len(self.outcomes)  # data rows an earlier attempt committed
+        self.owners: list[Owner] = []
+        self.batches = 0
+        self.reason = f"Bulk upload #{upload.pk}"
+
+    def _save(self, outcomes: str, errors: list[dict[str, Any]], **fields: Any) -> None:
+        """The job's checkpoint, outcomes, errors and counts, in the batch's transaction."""
+        updated = BulkUpload.objects.filter(pk=self.upload.pk, attempt=self.lease.attempt).update(
+            outcomes=outcomes, row_errors=errors, **_counts(outcomes), **fields
         )
+        if not updated:
+            raise jobs.LeaseLost(f"BulkUpload {self.upload.pk} attempt {self.lease.attempt}")
+
+    def _committed(self, phase: str) -> None:
+        self.batches += 1
+        _batch_committed(self.upload.pk, phase, self.batches)
+
+    # -- customers ---------------------------------------------------------------------
+
+    def customers(self, batches: Iterator[list[list[Any]]]) -> None:
+        offset = 0
+        with _writer(overlap()) as write:
+            for values in batches:
+                end = offset + len(values)
+                if offset < self.resumed:  # committed by an earlier attempt: not again
+                    done = min(end, self.resumed) - offset
+                    self._resume(self.importer.rows(values[:done], offset))
+                    values, offset = values[done:], offset + done
+                if values:
+                    if write is None:
+                        self._customer_batch(values, offset)
+                    else:
+                        plan = self.importer.plan(self.importer.rows(values, offset))
+                        write(partial(self._customer_batch, values, offset, plan))
+                offset = end
+
+    def _resume(self, rows: list[Row]) -> None:
+        """The rows of a batch an earlier attempt committed: only their connections
+        may be left to write."""
+        for row in rows:
+            position = row.number - 2
+            if position >= self.linked and self.outcomes[position] in WRITTEN:
+                owner = self.importer.owner_of(row)
+                if owner is not None:
+                    self.owners.append(owner)
+
+    def _customer_batch(
+        self, values: list[list[Any]], offset: int, planned: Plan | None = None
+    ) -> None:
+        """Write (and plan, unless `planned`) one batch of customers, and commit it."""
+        changed: ConcurrentChange | None = None
+        for _ in range(RETRIES):
+            try:
+                with transaction.atomic():
+                    plan = planned or self.importer.plan(self.importer.rows(values, offset))
+                    planned = None  # planned again if it changed under it
+                    self.verdict()
+                    self.lease.check()
+                    PlanWriter(
+                        plan=plan,
+                        organisation_id=self.upload.organisation_id,
+                        change_reason=self.reason,
+                    ).write()
+                    outcomes = self.outcomes + plan.outcomes()
+                    errors = self.errors + plan.row_errors()
+                    committed = len(outcomes) - outcomes.count(RowOutcome.BLANK)
+                    self._save(
+                        outcomes,
+                        errors,
+                        phase=UploadPhase.CUSTOMERS,
+                        processed_rows=committed * 4 // 5,
+                    )
+            except ConcurrentChange as exc:
+                changed = exc
+                continue
+            self.outcomes, self.errors = outcomes, errors
+            self.owners.extend(plan.owners)
+            self._committed(UploadPhase.CUSTOMERS)
+            return
+        assert changed is not None
+        raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
+
+    # -- connections -------------------------------------------------------------------
+
+    def connections(self) -> None:
+        size = batch_rows()
+        owners = [owner for owner in self.owners if owner.number - 2 >= self.linked]
+        before = len(self.owners) - len(owners)
+        with _writer(overlap()) as write:
+            for start in range(0, len(owners), size):
+                chunk = owners[start : start + size]
+                done = before + start + len(chunk)
+                share = self.total * done // len(self.owners)
+                progress = self.total * 4 // 5 + share // 5
+                if write is None:
+                    self._link_batch(chunk, progress=progress)
+                else:
+                    plan = self.importer.plan_links(chunk)
+                    write(partial(self._link_batch, chunk, progress=progress, planned=plan))
+
+    def _link_batch(
+        self, owners: list[Owner], *, progress: int, planned: LinkPlan | None = None
+    ) -> None:
+        """Write (and plan, unless `planned`) one batch of connections, and commit it."""
+        changed: ConcurrentChange | None = None
+        checkpoint = owners[-1].number - 1  # data rows up to and including the last owner
+        for _ in range(RETRIES):
+            try:
+                with transaction.atomic():
+                    plan = planned or self.importer.plan_links(owners)
+                    planned = None
+                    self.verdict()
+                    self.lease.check()
+                    LinkWriter(
+                        plan=plan,
+                        organisation_id=self.upload.organisation_id,
+                        change_reason=self.reason,
+                    ).write()
+                    marks = list(self.outcomes)
+                    for owner, _, _ in plan.changed.values():
+                        if marks[owner.number - 2] == RowOutcome.UNCHANGED:
+                            marks[owner.number - 2] = RowOutcome.UPDATED
+                    outcomes = "".join(marks)
+                    errors = self.errors + [
+                        {"row": owner.number, "column": CONNECTS, "message": message}
+                        for owner, message in plan.errors
+                    ]
+                    self._save(
+                        outcomes,
+                        errors,
+                        phase=UploadPhase.CONNECTIONS,
+                        connections_checkpoint=checkpoint,
+                        processed_rows=progress,
+                    )
+            except ConcurrentChange as exc:
+                changed = exc
+                continue
+            self.outcomes, self.errors, self.linked = outcomes, errors, checkpoint
+            self._committed(UploadPhase.CONNECTIONS)
+            return
+        assert changed is not None
+        raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
+
+    # -- the end ---------------------------------------------------------------------
+
+    def complete(self) -> None:
+        self.verdict()
+        with transaction.atomic():
+            self.lease.check()
+            fields = _completed_fields(self)
+            self._save(self.outcomes, _sorted_errors(self.errors), **fields)
+            events.announce(
+                events.UploadCompleted(
+                    organisation_id=self.upload.organisation_id, upload_id=self.upload.pk
+                )
+            )
+
+
+def _completed_fields(run: _Run) -> dict[str, Any]:
+    message = ""
+    if run.importer.ignored:
+        message = "Ignored column(s) that match no customer field: " + ", ".join(
+            run.importer.ignored
+        )
+    return {
+        "status": UploadStatus.COMPLETED,
+        "phase": UploadPhase.DONE,
+        "total_rows": run.total,
+        "processed_rows": run.total,
+        "message": message,
+        "finished_at": timezone.now(),
+    }
+
+
+NOT_LINKED_YET = "Not imported: the job stopped before the connections of this row were written"
+NOT_REACHED = "The job stopped before this row"
+
+
+def report_ready(upload: BulkUpload) -> bool:
+    """A completed job has a report, and so has a failed one that committed a batch
+    (it says which rows were imported and which were not)."""
+    return upload.status == UploadStatus.COMPLETED or (
+        upload.status == UploadStatus.FAILED
+        and upload.phase in (UploadPhase.CUSTOMERS, UploadPhase.CONNECTIONS)
+    )
 
 
 def bulk_upload_report(*, upload: BulkUpload) -> bytes:
     """The report workbook: every input row with its outcome and reason (built once, then
-    kept with the upload)."""
+    kept with the upload). Of a failed job: rows after its checkpoint are "not
+    imported", and so are the connections of rows it had not linked yet."""
     if upload.report:
         with upload.report.open("rb") as stored:
             return stored.read()
-    sheet = read_rows(upload.file.path)
-    reasons: dict[int, list[str]] = {}
-    for error in upload.row_errors:
-        reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['message']}")
-    outcomes = upload.outcomes
+    reading = start_reading(upload.file.path)
+    try:
+        header = reading.header()
+        reading.index()
+        names = [str(cell).strip() if cell is not None else "" for cell in header]
+        connects = names.index(CONNECTS) if CONNECTS in names else None
+        reasons: dict[int, list[str]] = {}
+        for error in upload.row_errors:
+            reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['message']}")
+        outcomes = upload.outcomes
+        stopped = upload.status != UploadStatus.COMPLETED
+        linked = upload.connections_checkpoint if upload.phase != UploadPhase.DONE else 0
 
-    def rows() -> Any:
-        for offset, values in enumerate(sheet[1:]):
-            outcome = outcomes[offset] if offset < len(outcomes) else RowOutcome.BLANK
-            if outcome == RowOutcome.BLANK:
-                continue
-            number = offset + 2
-            yield number, values, outcome, "; ".join(reasons.get(number, []))
+        def rows() -> Any:
+            offset = 0
+            for batch in reading.batches():
+                for values in batch:
+                    number, offset = offset + 2, offset + 1
+                    if not values:
+                        continue
+                    why = reasons.get(number, [])
+                    if number - 2 >= len(outcomes):
+                        yield number, values, RowOutcome.NOT_IMPORTED, NOT_REACHED
+                        continue
+                    outcome = outcomes[number - 2]
+                    if outcome == RowOutcome.BLANK:
+                        continue
+                    if (
+                        stopped
+                        and outcome in WRITTEN
+                        and number - 2 >= linked
+                        and connects is not None
+                        and connects < len(values)
+                        and values[connects] not in (None, "")
+                    ):
+                        why = [*why, f"{CONNECTS}: {NOT_LINKED_YET}"]
+                    yield number, values, outcome, "; ".join(why)
 
-    content = build_report(header=sheet[0] if sheet else [], rows=rows())
+        content = build_report(header=header, rows=rows())
+    finally:
+        reading.cancel()
     upload.report.save("report.xlsx", ContentFile(content), save=False)
     BulkUpload.objects.filter(pk=upload.pk).update(report=upload.report.name)
     return content

@@ -2,9 +2,9 @@
 whose score a write can move.
 
 API and admin writes are rescored in the writer's transaction, so their answer shows
-the new score. A bulk upload writes up to a million customers in one transaction:
+the new score. A bulk upload writes up to a million customers in batches of thousands:
 scoring them there would hold the upload up several times over, so its customers are
-scored by the task worker right after the upload commits (`kyc.tasks.rescore_customers`,
+scored by the task worker right after each batch commits (`kyc.tasks.rescore_customers`,
 in batches, each its own transaction).
 """
 

@@ -88,6 +88,11 @@ class Job(models.Model):
         """Queue the task that runs this job (it calls `claim` with this row's pk)."""
         raise NotImplementedError
 
+    def failed_message(self, reason: str) -> str:
+        """The message of this job when recovery gives it up for `reason` (a job that
+        keeps part of its work says which part here)."""
+        return reason
+
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.COMPLETED, JobStatus.FAILED)
@@ -259,7 +264,7 @@ def _recover_one(model: type[Job], pk: int, *, now: datetime) -> int:
         if job.attempt >= limit:
             model._default_manager.filter(pk=pk).update(
                 status=JobStatus.FAILED,
-                message=gave_up_message(job.attempt),
+                message=job.failed_message(gave_up_message(job.attempt)),
                 finished_at=now,
                 lease_expires_at=None,
             )

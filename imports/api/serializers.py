@@ -18,6 +18,18 @@ class BulkUploadSerializer(serializers.ModelSerializer):
     fileName = serializers.CharField(source="file_name")
     totalRows = serializers.IntegerField(source="total_rows")
     processedRows = serializers.IntegerField(source="processed_rows")
+    committedRows = serializers.IntegerField(
+        source="committed_rows",
+        help_text="Rows whose customers are committed (batch by batch, from the top of "
+        "the file): what a job that fails keeps. Their connections are written in the "
+        "phase writing_connections, once every customer of the file is.",
+    )
+    phase = serializers.ChoiceField(
+        choices=["", "reading", "writing_customers", "writing_connections", "done"],
+        help_text="Where the job is: reading (the file), writing_customers (validating and "
+        "committing customers batch by batch), writing_connections, done; empty while "
+        "queued for the first time.",
+    )
     createdCount = serializers.IntegerField(source="created_count")
     updatedCount = serializers.IntegerField(source="updated_count")
     unchangedCount = serializers.IntegerField(source="unchanged_count")
@@ -36,6 +48,8 @@ class BulkUploadSerializer(serializers.ModelSerializer):
             "fileName",
             "totalRows",
             "processedRows",
+            "committedRows",
+            "phase",
             "createdCount",
             "updatedCount",
             "unchangedCount",

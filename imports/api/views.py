@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from imports.api.serializers import BulkUploadInputSerializer, BulkUploadSerializer
 from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
-from imports.services import bulk_upload_create, bulk_upload_report
+from imports.services import bulk_upload_create, bulk_upload_report, report_ready
 from imports.template import build_template
 from kycregistry import jobs
 from kycregistry.api.exceptions import ApiError, Conflict, PayloadTooLarge
@@ -120,13 +120,15 @@ class BulkUploadReportView(BulkUploadDetailView):
         responses={
             (200, XLSX): OpenApiTypes.BINARY,
             404: error_response("No such upload."),
-            409: error_response("The upload has not completed."),
+            409: error_response(
+                "The upload has not completed (nor failed after committing some rows)."
+            ),
             **AUTH_ERRORS,
         },
     )
     def get(self, request: Request, pk: int) -> Any:
         upload = self.get_object(pk)
-        if upload.status != UploadStatus.COMPLETED:
+        if not report_ready(upload):
             reason = (
                 f"The upload failed: {upload.message}"
                 if upload.status == UploadStatus.FAILED

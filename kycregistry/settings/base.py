@@ -231,6 +231,11 @@ KYC_API_KEY_CACHE_SECONDS = env_int("KYC_API_KEY_CACHE_SECONDS", 5)
 KYC_EXACT_COUNT_LIMIT = env_int("KYC_EXACT_COUNT_LIMIT", 10_000)
 KYC_UPLOAD_MAX_BYTES = env_int("KYC_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 KYC_UPLOAD_MAX_ROWS = env_int("KYC_UPLOAD_MAX_ROWS", 1_000_000)
+# A bulk upload is validated, written and committed this many rows at a time.
+KYC_UPLOAD_BATCH_ROWS = env_int("KYC_UPLOAD_BATCH_ROWS", 5000)
+# On PostgreSQL, batch k+1 is read and validated while batch k is written (a writer
+# thread with its own connection).
+KYC_UPLOAD_OVERLAP = env_bool("KYC_UPLOAD_OVERLAP", default=True)
 # Background jobs (kycregistry/jobs.py): a running job's worker renews its lease; a
 # job whose lease expired is restarted, at most this many attempts in all.
 KYC_JOB_LEASE_SECONDS = env_int("KYC_JOB_LEASE_SECONDS", 60)

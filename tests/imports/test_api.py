@@ -161,7 +161,10 @@ def test_customer_errors_skip_the_row_with_column_and_message(api, org):
     assert jane.name == "Jane Doe" and jane.custom_fields == {"riskBand": 3}
 
 
-def test_rows_referring_to_a_skipped_row_are_skipped_too(api, org):
+def test_rows_referring_to_a_skipped_row_are_imported_without_their_connections(api, org):
+    """Was: such rows were skipped too. Customers are now committed before connections
+    are written (batch by batch), so a row whose connects name a row that turns out to
+    be skipped keeps its customer, and none of its connections is written."""
     job = upload(
         api,
         [
@@ -171,11 +174,21 @@ def test_rows_referring_to_a_skipped_row_are_skipped_too(api, org):
         ],
     )
     assert errors_of(job) == [
-        (2, "connects", "Connected customer(s) not found: C-2"),
-        (3, "connects", "Connected customer(s) not found: P-1"),
+        (
+            3,
+            "connects",
+            "Connected customer(s) not imported: P-1 (row 4 was skipped); this row's "
+            "customer was imported without its connections",
+        ),
         (4, "accountTypeId", "Must be 1 (Person) or 2 (Company)."),
     ]
-    assert Customer.objects.filter(organisation=org).count() == 0
+    assert (job["createdCount"], job["skippedCount"]) == (2, 1)
+    acme = Customer.objects.get(organisation=org, reference_id="C-1")
+    assert [(c.connected_customer.reference_id, c.role) for c in acme.connections.all()] == [
+        ("C-2", Role.SHAREHOLDER)
+    ]
+    holdco = Customer.objects.get(organisation=org, reference_id="C-2")
+    assert not Connection.objects.filter(customer=holdco).exists()
 
 
 def test_a_skipped_update_of_an_existing_customer_still_resolves(api, org):
