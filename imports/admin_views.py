@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 
 from imports.guards import UploadRejected, max_bytes
 from imports.models import BulkUpload, UploadStatus
-from imports.services import bulk_upload_create, bulk_upload_report
+from imports.services import bulk_upload_create, bulk_upload_report, report_ready
 from imports.template import build_template
 from kycregistry import jobs
 from kycregistry.admin import is_superuser, tenant_rows, user_organisation
@@ -168,7 +168,7 @@ def bulk_upload_admin_urls(admin_site: AdminSite) -> list[URLPattern]:
 
     def report_view(request: HttpRequest, pk: int) -> HttpResponse:
         upload = _upload(request, pk)
-        if upload.status != UploadStatus.COMPLETED:
+        if not report_ready(upload):
             raise Http404("The report is ready when the upload has completed.")
         response = HttpResponse(bulk_upload_report(upload=upload), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="bulk-upload-{pk}-report.xlsx"'
