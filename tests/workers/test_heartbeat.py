@@ -14,7 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from imports.models import BulkUpload
-from tests.imports.test_leases import DB_TASKS, LEASE, Workers, new_upload
+from tests.imports.test_leases import new_upload
+from tests.imports.workers import DB_TASKS, LEASE, Workers
 from workers.models import WorkerHeartbeat
 from workers.selectors import worker_absent, worker_last_seen
 from workers.services import heartbeat_beat, heartbeat_stop
