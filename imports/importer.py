@@ -1,4 +1,4 @@
-"""The rows of an uploaded sheet → plans of writes, batch by batch (SPEC §6, seed 000).
+"""The rows of an uploaded sheet → plans of writes, batch by batch (README "Bulk upload").
 
 Each row goes through the API's own validation: `customers.validation.clean_customer`,
 `relations.validation.parse_connects` and `connection_errors`. What differs from the

@@ -1,4 +1,4 @@
-"""The Excel template an organisation's bulk loaders fill (SPEC §6)."""
+"""The Excel template an organisation's bulk loaders fill."""
 
 from io import BytesIO
 

@@ -140,7 +140,7 @@ def test_history_reads_in_words_and_shows_connection_changes(admin_page, data):
     assert not scrolls_sideways(page)
 
 
-def test_no_list_or_history_of_the_admin_scrolls_sideways(page, live_server, data):
+def _log_in_as_superuser(page, live_server) -> None:
     make_superuser("root")
     page.set_viewport_size(VIEWPORT)
     page.set_default_timeout(15_000)
@@ -149,6 +149,10 @@ def test_no_list_or_history_of_the_admin_scrolls_sideways(page, live_server, dat
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_no_list_or_history_of_the_admin_scrolls_sideways(page, live_server, data):
+    _log_in_as_superuser(page, live_server)
     assert not scrolls_sideways(page), "/admin/"
     wide = []
     for model in admin.site._registry:
@@ -177,14 +181,7 @@ def test_no_change_or_add_page_of_the_admin_scrolls_sideways(page, live_server, 
     EndpointFactory(organisation=e2e_org, description=LONG)
     SessionFactory(customer=data["person"])
     screening_hit_for(data["company"])
-    make_superuser("root")
-    page.set_viewport_size(VIEWPORT)
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    _log_in_as_superuser(page, live_server)
     visited, wide = [], []
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
