@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from imports.models import BulkUpload, UploadStatus
 from imports.selectors import OUTCOMES, bulk_upload_customers
 from kycregistry.admin import tenant_rows
+from kycregistry.numbers import ascii_int
 
 PARAMETER = "bulk_upload"
 
@@ -27,10 +28,11 @@ class BulkUploadFilter(admin.SimpleListFilter):
 
     def _selected(self, request: HttpRequest) -> tuple[BulkUpload, str] | None:
         number, _, outcome = (self.value() or "").partition("-")
-        if not number.isdigit() or outcome not in OUTCOMES:
+        pk = ascii_int(number)
+        if pk is None or outcome not in OUTCOMES:
             return None
         uploads = tenant_rows(request, BulkUpload.objects.filter(status=UploadStatus.COMPLETED))
-        upload = uploads.filter(pk=int(number)).first()
+        upload = uploads.filter(pk=pk).first()
         return None if upload is None else (upload, outcome)
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

@@ -32,6 +32,7 @@ from imports.columns import column_of, flat_columns, fold
 from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
 from imports.sql import int_array, text_array
+from kycregistry.numbers import ascii_int
 from organisations.models import Organisation
 from relations.diff import ConnectionKey, diff_connections
 from relations.models import Connection
@@ -264,8 +265,8 @@ def _declared_type(value: Any) -> int:
     """The account type a row declares, for the connection checks of rows that refer
     to it before it is validated; anything unreadable counts as a person, so that only
     the row's own validation reports it."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = ascii_int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and value in AccountType.values:
         return value
     return AccountType.PERSON

@@ -28,6 +28,7 @@ from kycregistry.admin import (
     admin_audit,
     user_organisation,
 )
+from kycregistry.numbers import ascii_int
 
 RISK_COLOURS: dict[str, str] = {
     RiskLevel.LOW: "#2e7d32",
@@ -178,9 +179,11 @@ def _parse_lines(text: str, name: str) -> dict[str, Any]:
         if not line.strip():
             continue
         key, sep, value = line.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
+        written = value.strip()
+        points = ascii_int(written.removeprefix("-"))
+        if not sep or points is None:
             raise ValidationError(f"{name}, line {number}: write KEY = points.")
-        parsed[key.strip()] = int(value.strip())
+        parsed[key.strip()] = -points if written.startswith("-") else points
     return parsed
 
 

@@ -22,6 +22,7 @@ from kycregistry.admin import (
     admin_audit,
     tenant_rows,
 )
+from kycregistry.numbers import ascii_int
 from screening.models import HitStatus, ScreeningHit, Watchlist
 from screening.parties import party_subject
 from screening.services import (
@@ -157,10 +158,10 @@ class WatchlistFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in lists.values_list("pk", "name")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if not value or not value.isdigit():
+        watchlist_id = ascii_int(self.value() or "")
+        if watchlist_id is None:
             return queryset
-        return queryset.filter(entry__watchlist_id=int(value))
+        return queryset.filter(entry__watchlist_id=watchlist_id)
 
 
 class ReviewActionForm(ActionForm):

@@ -68,14 +68,18 @@ class SessionInputSerializer(serializers.Serializer):
     ipAddress = serializers.IPAddressField(required=False, allow_null=True, allow_blank=True)
     userAgent = serializers.CharField(required=False, max_length=1000)
     workflow = serializers.CharField(required=False, max_length=200)
-    checks = CheckSerializer(many=True, required=False)
+    checks = CheckSerializer(
+        many=True, required=False, allow_null=True, help_text="null: no checks."
+    )
 
 
 class SessionPatchSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
     ipAddress = serializers.IPAddressField(required=False, allow_null=True, allow_blank=True)
     userAgent = serializers.CharField(required=False, max_length=1000)
-    checks = CheckSerializer(many=True, required=False)
+    checks = CheckSerializer(
+        many=True, required=False, allow_null=True, help_text="null: no checks."
+    )
 
 
 class FactorSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from customers.api.scoping import CustomerScopedMixin
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
+from kycregistry.numbers import ascii_int
 from relations.api.serializers import (
     ConnectionOutputSerializer,
     ConnectionPatchInputSerializer,
@@ -90,10 +91,9 @@ class ConnectionListView(CustomerScopedMixin, APIView):  # type: ignore[misc]
 class ConnectionDetailView(CustomerScopedMixin, APIView):  # type: ignore[misc]
     def get_connection(self, reference_id: str, connection_id: str) -> Connection:
         customer = self.get_customer(reference_id)
+        pk = ascii_int(connection_id)
         connection = (
-            connections_for(customer=customer).filter(pk=int(connection_id)).first()
-            if connection_id.isdigit() and len(connection_id) < 19
-            else None
+            None if pk is None else connections_for(customer=customer).filter(pk=pk).first()
         )
         if connection is None:
             raise Http404("Connection not found")

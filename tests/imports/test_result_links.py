@@ -94,7 +94,15 @@ def test_another_organisations_upload_or_a_bad_value_lists_no_one(client, org, o
     html = client.get(CHANGELIST, {"bulk_upload": f"{job.pk}-created"}).content.decode()
     assert "No such completed upload" in html
     client.force_login(make_staff(org, username="colleague"))
-    for value in ("x", f"{job.pk}", f"{job.pk}-deleted", "-created", f"{job.pk + 99}-created"):
+    for value in (
+        "x",
+        f"{job.pk}",
+        f"{job.pk}-deleted",
+        "-created",
+        f"{job.pk + 99}-created",
+        "\u00b9-created",
+        "\u0661-created",
+    ):
         assert listed(client, value) == []
     assert listed(client, f"{job.pk}-created") == ["R-A", "R-B", "R-C"]
 

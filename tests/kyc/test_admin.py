@@ -115,6 +115,10 @@ def test_rules_form_errors(staff_client):
     assert response.status_code == 200
     errors = response.context["adminform"].form.non_field_errors()
     assert errors == ["Countries, line 2: write KEY = points."]
+    for points in ("\u00b9", "--5", "\u0661"):
+        response = staff_client.post(RULES_ADD, rules_form(countries=f"FR = {points}"))
+        errors = response.context["adminform"].form.non_field_errors()
+        assert errors == ["Countries, line 1: write KEY = points."]
     response = staff_client.post(RULES_ADD, rules_form(countries="ZZ = 10", band_medium="60"))
     assert response.context["adminform"].form.non_field_errors() == [
         "Unknown key 'ZZ'.",

@@ -369,3 +369,13 @@ def test_a_null_customer_id_is_absent_and_an_empty_reason_none(api, alice):
     data = response.json()["data"]
     assert (data["customerReferenceId"], data["customerCreated"]) == ("ALICE", False)
     assert data["checks"] == [{"type": "document", "status": "approved", "reason": None}]
+
+
+def test_null_checks_are_no_checks(api, alice):
+    response = create(api, customerId="ALICE", checks=None)
+    assert response.status_code == 201 and response.json()["data"]["checks"] == []
+    public_id = create(
+        api, customerId="ALICE", checks=[{"type": "aml", "status": "approved"}]
+    ).json()["data"]["id"]
+    response = api.patch(f"{URL}/{public_id}", {"checks": None}, format="json")
+    assert response.status_code == 200 and response.json()["data"]["checks"] == []

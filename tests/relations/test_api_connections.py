@@ -775,6 +775,13 @@ def test_patch_errors(api, company, jane):
         404,
         "Connection not found",
     )
+    # digits int() refuses ("¹") or reads as another number ("١" is 1): not an id either
+    for look_alike in ("\u00b9", "\u0661", "\uff11", "9" * 19):
+        for response in (
+            api.patch(url("COMP-001", look_alike), {}, format="json"),
+            api.delete(url("COMP-001", look_alike)),
+        ):
+            assert error(response) == (404, "Connection not found")
 
 
 def test_connection_of_another_customer_is_404(api, org, company, jane):

@@ -43,6 +43,13 @@ def test_review_queue_lists_open_hits_with_filters(staff_client, hit):
     assert "Сергей" in staff_client.get(url + "?topic=sanction").content.decode()
     assert "Сергей" not in staff_client.get(url + "?topic=role.pep").content.decode()
     assert "Сергей" not in staff_client.get(url + "?status=dismissed").content.decode()
+    watchlist = hit.entry.watchlist
+    assert "Сергей" in staff_client.get(url, {"watchlist": watchlist.pk}).content.decode()
+    other = staff_client.get(url, {"watchlist": watchlist.pk + 1}).content.decode()
+    assert "Сергей" not in other
+    for unreadable in ("\u00b9", "x"):  # not a watchlist id: the filter is not applied
+        response = staff_client.get(url, {"watchlist": unreadable})
+        assert response.status_code == 200 and "Сергей" in response.content.decode()
 
 
 def test_side_by_side_page_and_review_with_comment(staff_client, hit):
