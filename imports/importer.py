@@ -28,6 +28,7 @@ from django.db.models.functions import Cast
 
 from customers.models import AccountType, Customer, CustomerFieldDefinition, FieldType
 from customers.validation import clean_customer, reference_or_none
+from customers.validation.customer import ACCOUNT_TYPES
 from imports.columns import column_of, flat_columns, fold
 from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
@@ -267,7 +268,7 @@ def _declared_type(value: Any) -> int:
     the row's own validation reports it."""
     if isinstance(value, str):
         value = ascii_int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and value in AccountType.values:
+    if isinstance(value, int) and not isinstance(value, bool) and value in ACCOUNT_TYPES:
         return value
     return AccountType.PERSON
 

@@ -12,6 +12,9 @@ SCREENED_FIELDS = frozenset(
 )
 
 
+LOOKUP_CHUNK = 5000  # customer ids per query
+
+
 def _enqueue(organisation_id: object, customer_ids: set[int]) -> None:
     """After commit (the writer's transaction pays nothing): a task for the monitored
     ones, if any."""
@@ -19,11 +22,18 @@ def _enqueue(organisation_id: object, customer_ids: set[int]) -> None:
     def enqueue_monitored() -> None:
         from screening.tasks import rescreen_customers
 
-        monitored = sorted(
-            Customer.objects.filter(
-                pk__in=sorted(customer_ids)[:10_000], monitored=True
-            ).values_list("pk", flat=True)
-        )
+        ids = sorted(customer_ids)
+        monitored = [
+            pk
+            for start in range(0, len(ids), LOOKUP_CHUNK)
+            for pk in Customer.objects.filter(
+                organisation_id=organisation_id,
+                pk__in=ids[start : start + LOOKUP_CHUNK],
+                monitored=True,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ]
         if monitored:
             rescreen_customers.enqueue(organisation_id=str(organisation_id), customer_ids=monitored)
 

@@ -94,6 +94,38 @@ def test_a_monitored_director_is_rescreened_when_connected(org, django_capture_o
     assert (hit.party_id, hit.role) == (director.pk, "DIRECTOR")
 
 
+def test_every_monitored_customer_of_a_large_write_is_rescreened(
+    org, other_org, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The monitored ones are looked up chunk by chunk, none left out past the first,
+    and only among the writer's organisation."""
+    from kycregistry import events
+    from screening import reactions
+
+    monkeypatch.setattr(reactions, "LOOKUP_CHUNK", 2)
+    upload_list(org, SANCTIONS)
+    people = [PersonFactory(organisation=org, name=f"Plain Person {n}") for n in range(4)]
+    last = PersonFactory(
+        organisation=org, given_name="Ivan", family_name="Harmless", name="Ivan Harmless"
+    )
+    customer_monitor_start(customer=last, now=T0)
+    assert not ScreeningHit.objects.filter(customer=last).exists()
+    # Renamed behind the services' back: only the rescreen can find the hit now.
+    Customer.objects.filter(pk=last.pk).update(
+        given_name="Sergei", family_name="Petrov", name="Sergei Petrov"
+    )
+    outsider = PersonFactory(organisation=other_org, name="Plain Outsider")
+    customer_monitor_start(customer=outsider, now=T0)
+    screened_at = Customer.objects.get(pk=outsider.pk).last_screening_date
+    ids = frozenset(p.pk for p in [*people, last, outsider])
+    with django_capture_on_commit_callbacks(execute=True):
+        events.announce(
+            events.ConnectionsChanged(organisation_id=org.pk, customer_ids=ids, holder_ids=ids)
+        )
+    assert ScreeningHit.objects.filter(customer=last).count() == 1
+    assert Customer.objects.get(pk=outsider.pk).last_screening_date == screened_at
+
+
 def test_a_renamed_monitored_customer_is_rescreened(org, django_capture_on_commit_callbacks):
     from customers.services import customer_update
 
