@@ -341,3 +341,14 @@ def test_overlapped_batches_are_written_by_the_writer_thread_in_order(api, org, 
         ("C-2", "C-1", Role.SHAREHOLDER),
         ("C-3", "P-1", Role.DIRECTOR),
     }
+
+
+@pytest.mark.django_db
+def test_customer_pages_keep_room_for_updates_on_postgresql():
+    """The connection phase writes each owner again: with room on its page the update
+    skips the indexes (customers.migrations.0009)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL storage parameter")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'customers_customer'")
+        assert cursor.fetchone() == (["fillfactor=80"],)
