@@ -1,6 +1,8 @@
 """Screening on change: a monitored customer whose name or identity changed, or whose
 connections changed, is screened again (in a task, once the write has committed)."""
 
+from uuid import UUID
+
 from django.db import transaction
 
 from customers.models import Customer
@@ -15,7 +17,7 @@ SCREENED_FIELDS = frozenset(
 LOOKUP_CHUNK = 5000  # customer ids per query
 
 
-def _enqueue(organisation_id: object, customer_ids: set[int]) -> None:
+def _enqueue(organisation_id: UUID, customer_ids: set[int]) -> None:
     """After commit (the writer's transaction pays nothing): a task for the monitored
     ones, if any."""
 
