@@ -8,7 +8,9 @@ pointing further down the file), then times, against the configured database
 - the import from upload to `completed` (guards, stored file, reader child, validation,
   bulk writes with history), then the same file again (every row unchanged), each with
   the time spent in its main phases (a phase may contain the ones indented below it;
-  scanning the sheet runs while the reader child works).
+  scanning the sheet runs while the reader child works), and the CPU time the worker,
+  its reader children and PostgreSQL spent (their sum over the cores is the shortest
+  the import could take on this machine, however well its parts overlap).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kyc_bench_bulk \
         .venv/bin/python bench/bulk_upload.py --rows 100000
@@ -205,6 +207,53 @@ class PhaseClock:
         self.calls.clear()
 
 
+def postgres_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL server on this machine so far: its live processes,
+    and the backends that have exited (counted in the postmaster's children). None when
+    no server process is visible here."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition(") ")
+        if not name.endswith("(postgres"):
+            continue
+        fields = rest.split()  # fields[0] is the state; utime is field 14 of the file
+        seen = True
+        total += int(fields[11]) + int(fields[12])
+        if not Path(f"/proc/{fields[1]}/stat").read_text().split(") ")[0].endswith("(postgres"):
+            total += int(fields[13]) + int(fields[14])  # the postmaster: its reaped children
+    return total / tick if seen else None
+
+
+class CpuClock:
+    """CPU seconds spent between `start()` and `report()`: by the worker (every thread of
+    this process), by the reader children it waited for, and by PostgreSQL. On a machine
+    of N cores no schedule ends before their sum / N."""
+
+    def start(self) -> None:
+        self.before = (os.times(), postgres_cpu())
+
+    def report(self) -> None:
+        (times, pg_before), now = self.before, os.times()
+        worker = now.user + now.system - times.user - times.system
+        children = (
+            now.children_user + now.children_system - times.children_user - times.children_system
+        )
+        pg_after = postgres_cpu()
+        pg = None if pg_before is None or pg_after is None else pg_after - pg_before
+        total = worker + children + (pg or 0)
+        shown = "n/a" if pg is None else f"{pg:.2f} s"
+        cores = os.cpu_count() or 1
+        print(
+            f"    CPU: worker {worker:.2f} s, reader children {children:.2f} s, PostgreSQL "
+            f"{shown}; {total:.2f} s in all = {total / cores:.2f} s on {cores} cores at best"
+        )
+
+
 def peak_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
@@ -329,7 +378,10 @@ def main() -> None:
         if args.memory:
             worker_memory(content, tmp)
             return
+        cpu = CpuClock()
+        cpu.start()
         _, t_openpyxl = timed("parse: openpyxl read_only=True", lambda: read_openpyxl(path))
+        cpu.report()
         _, t_calamine = timed("parse: calamine iter_rows (in process)", lambda: read_calamine(path))
         _, t_child = timed("parse: calamine child process + marshal", lambda: read_rows(path))
 
@@ -356,11 +408,15 @@ def main() -> None:
             return len(tasks)
 
         clock = PhaseClock()
+        cpu.start()
         fresh, t_fresh = timed("import, fresh (upload → completed)", run)
+        cpu.report()
         clock.report()
         count, _ = timed("  then the worker's follow-up tasks (risk scoring)", follow_up)
         print(f"  ({count} follow-up tasks)")
+        cpu.start()
         again, t_again = timed("import, same file again", run)
+        cpu.report()
         clock.report()
         follow_up()
         if not args.no_resume:
