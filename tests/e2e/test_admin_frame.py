@@ -70,6 +70,14 @@ def test_root_redirects_to_the_admin(page, live_server):
     assert page.request.get(f"{live_server.url}{icon}").headers["content-type"] == "image/svg+xml"
 
 
+def test_api_docs_render_under_the_csp(page, live_server):
+    """Swagger UI from local files, with no inline style or script (the CSP guard of
+    conftest fails the test on any refusal)."""
+    page.goto(f"{live_server.url}/api/v1/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("kycregistry API")
+    expect(page.locator(".opblock-tag-section").first).to_be_visible()
+
+
 def test_dashboard_counts_open_lists_of_exactly_those_rows(admin_page, data):
     page = admin_page
     page.set_viewport_size(VIEWPORT)
