@@ -1,4 +1,4 @@
-"""The §3 envelope and §2 authentication, end to end through Django and DRF.
+"""The response envelope and the bearer-key authentication, end to end through Django and DRF.
 
 This module is also the URLconf of its tests (`pytest.mark.urls`): the project's URLs,
 plus a tenant-scoped probe view and a view that crashes, under /api/v1/test/.

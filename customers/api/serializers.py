@@ -278,7 +278,7 @@ class CustomerInputSerializer(serializers.Serializer):
     connects = serializers.ListField(
         child=serializers.DictField(),
         required=False,
-        help_text="Full replacement of the customer's connections (SPEC §5).",
+        help_text="Full replacement of the customer's connections.",
     )
 
 
