@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from customers.services import customer_deactivate, customer_upsert
 from tests.webhooks.factories import EndpointFactory
-from tests.webhooks.receiver import Reply
+from tests.webhooks.receiver import Receiver, Reply
 from webhooks import sending
 from webhooks.delivery import RETRY_DELAYS, deliver_due, retry_delay
 from webhooks.models import Delivery, DeliveryStatus
@@ -394,3 +394,25 @@ def test_a_dead_endpoint_costs_one_attempt_per_run(
     # The others were handed back, due at once for the next run (or another worker).
     due = Delivery.objects.filter(attempts=0, next_attempt_at__lte=timezone.now())
     assert due.count() == 2
+
+
+def test_a_slow_endpoint_does_not_hold_up_another(
+    org, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each endpoint is sent by its own task: the slow one times out on its own, and
+    the other gets every delivery."""
+    monkeypatch.setattr(sending, "TOTAL_TIMEOUT", 0.3)
+    monkeypatch.setattr(sending, "_pools", {})
+    with Receiver() as slow:
+        slow.default = Reply(200, delay=1.0)
+        stuck = EndpointFactory(organisation=org, url=slow.url, events=["customer.created"])
+        EndpointFactory(organisation=org, url=receiver.url, events=["customer.created"])
+        for n in range(3):
+            upsert(
+                org, {**PERSON, "referenceId": f"P-{n}"}, capture=django_capture_on_commit_callbacks
+            )
+
+        assert len(receiver.requests) == 3
+        pending = Delivery.objects.filter(endpoint=stuck, status=DeliveryStatus.PENDING)
+        assert pending.count() == 3
+        assert {d.last_error for d in pending if d.attempts} == {"Timed out."}
