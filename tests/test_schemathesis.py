@@ -23,6 +23,8 @@ from pathlib import Path
 import dj_database_url
 import psycopg
 import pytest
+import schemathesis
+import schemathesis.config
 
 from tests.test_deploy import ROOT, free_port, manage, production_env
 
@@ -129,8 +131,8 @@ def run_schemathesis(base: str, key: str, seed: int, report: Path) -> subprocess
         f"{base}/api/v1/schema/?format=json",
         "--header",
         f"Authorization: Bearer {key}",
-        "--checks",
-        "all",
+        # Every built-in check runs by default; `--checks all` would also override the
+        # per-operation settings of schemathesis.toml (test below).
         "--exclude-checks",
         EXCLUDED_CHECKS,
         "--phases",
@@ -156,6 +158,37 @@ def run_schemathesis(base: str, key: str, seed: int, report: Path) -> subprocess
     return subprocess.run(
         command, cwd=report.parent, capture_output=True, text=True, timeout=SECONDS * 4 + 60
     )
+
+
+def test_the_per_operation_settings_apply_in_every_phase():
+    """The command line above leaves the per-operation check settings in force."""
+    config = schemathesis.config.SchemathesisConfig.from_path(
+        Path(__file__).with_name("schemathesis.toml")
+    )
+    config.projects.override.checks.update(excluded_check_names=EXCLUDED_CHECKS.split(","))
+    ok = {"200": {"description": "ok"}}
+    schema = schemathesis.openapi.from_dict(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/w": {"post": {"operationId": "watchlists_upload", "responses": ok}},
+                "/c": {"post": {"operationId": "customers_create", "responses": ok}},
+            },
+        },
+        config=config,
+    )
+    rejection = {
+        (operation.ok().definition.raw["operationId"], phase): schema.config.checks_config_for(
+            operation=operation.ok(), phase=phase
+        ).negative_data_rejection.enabled
+        for operation in schema.get_all_operations()
+        for phase in ("coverage", "fuzzing", "stateful")
+    }
+    assert rejection == {
+        **{("watchlists_upload", phase): False for phase in ("coverage", "fuzzing", "stateful")},
+        **{("customers_create", phase): True for phase in ("coverage", "fuzzing", "stateful")},
+    }
 
 
 def test_a_chunked_body_to_a_real_server_is_411(live):
