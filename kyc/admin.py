@@ -30,11 +30,6 @@ from kycregistry.admin import (
 )
 from kycregistry.numbers import ascii_int
 
-RISK_COLOURS: dict[str, str] = {
-    RiskLevel.LOW: "#2e7d32",
-    RiskLevel.MEDIUM: "#b26a00",
-    RiskLevel.HIGH: "#c62828",
-}
 RISK_CLASSES: dict[str, str] = {
     RiskLevel.LOW: "low",
     RiskLevel.MEDIUM: "medium",
@@ -47,11 +42,10 @@ def risk_badge(customer: Customer) -> str:
     level = customer.risk_level
     if not level:
         return "-"
+    # Coloured by static/css/admin.css: the CSP refuses inline styles.
     return format_html(
-        '<span class="risk-badge risk-{}" style="color:#fff;background:{};padding:1px 6px;'
-        'border-radius:8px;white-space:nowrap">{} ({})</span>',
+        '<span class="risk-badge risk-{}">{} ({})</span>',
         RISK_CLASSES[level],
-        RISK_COLOURS[level],
         level,
         customer.risk_score,
     )

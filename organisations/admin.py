@@ -22,6 +22,7 @@ from kycregistry.admin import (
     is_superuser,
     user_organisation,
 )
+from kycregistry.admin_history import ReadableHistoryMixin
 from organisations.models import ApiKey, Membership, Organisation, Scope
 from organisations.services import api_key_create, api_key_revoke
 
@@ -53,7 +54,7 @@ class MembershipInline(SuperuserOnlyMixin, TenantScopedMixin, admin.TabularInlin
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(SuperuserOnlyMixin, SimpleHistoryAdmin):  # type: ignore[type-arg]
+class OrganisationAdmin(SuperuserOnlyMixin, ReadableHistoryMixin, SimpleHistoryAdmin):  # type: ignore[type-arg]
     list_display = ("name", "slug", "ownership_threshold", "reject_unknown_fields", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -85,7 +86,9 @@ class OrganisationAdmin(SuperuserOnlyMixin, SimpleHistoryAdmin):  # type: ignore
 
 
 @admin.register(Membership)
-class MembershipAdmin(SuperuserOnlyMixin, TenantScopedMixin, SimpleHistoryAdmin):
+class MembershipAdmin(
+    SuperuserOnlyMixin, TenantScopedMixin, ReadableHistoryMixin, SimpleHistoryAdmin
+):
     list_display = ("user", "organisation")
     list_select_related = ("user", "organisation")
     list_filter = ("organisation",)

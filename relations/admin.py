@@ -1,5 +1,5 @@
 """Back-office for connections: list, filters, history. Writes go through
-relations.services (the same §5 checks as the API)."""
+relations.services (the same connection rules as the API)."""
 
 from typing import Any
 

@@ -246,7 +246,7 @@ def _save_checked(*, connection: Connection) -> Connection:
 
 
 def connection_save(*, connection: Connection) -> Connection:
-    """Create or update one connection instance (the admin's form), with every §5 check."""
+    """Create or update one connection instance (the admin's form), with every connection rule."""
     with transaction.atomic():
         connection.customer = _lock(connection.customer)
         created = connection.pk is None
@@ -283,7 +283,7 @@ def connection_add(*, customer: Customer, item: ConnectItem) -> Connection:
 
 def connection_update(*, connection: Connection, data: Mapping[str, Any]) -> Connection:
     """PATCH role, ownershipPercentage, validFrom or validTo of one connection; the
-    result must hold every §5 invariant together with the customer's other connections."""
+    result must hold every connection rule together with the customer's other connections."""
     if not isinstance(data, Mapping):
         raise ValidationError("Request body must be a JSON object.")
     unknown = sorted(str(key) for key in data if key not in PATCH_KEYS)

@@ -1,4 +1,5 @@
-"""The `connects` list (SPEC §5): parsing and the set-wise invariants, with no queries.
+"""The `connects` list (README "Customers and connections: the rules"): parsing and the
+set-wise invariants, with no queries.
 
 `parse_connects` turns untrusted JSON (API body, an Excel cell) into `ConnectItem`s or
 raises a ValidationError whose keys say which item and field are wrong
@@ -302,12 +303,12 @@ def connection_errors(
     items: Sequence[ConnectItem],
     holders: Mapping[str, tuple[int, int]],
 ) -> list[str]:
-    """Every §5 invariant a list of connections of one customer breaks, as messages.
+    """Every connection rule a list of connections of one customer breaks, as messages.
 
     `holders` maps each referenceId that resolved in the organisation to
     (customer id, account type). Pure: no queries, so the importer can run it per row.
     `customer_account_type` is part of the contract for rules on the customer's side;
-    no §5 rule depends on it today (seed 001 gives a person UBOs and directors).
+    no connection rule depends on it today (seed 001 gives a person UBOs and directors).
     """
     del customer_account_type
     messages: list[str] = []

@@ -142,7 +142,7 @@ def test_recent_activity_in_words_with_links_and_never_another_organisations(
     assert "Secret Outsider" not in response.content.decode()
 
 
-@pytest.mark.parametrize("page", ["index", "list", "history"])
+@pytest.mark.parametrize("page", ["index", "list", "change", "history"])
 def test_pages_need_no_inline_style_or_script(client, org, page):
     """The frame's pages keep to a CSP without 'unsafe-inline' for styles or scripts."""
     customer = PersonFactory(organisation=org, risk_level=RiskLevel.HIGH, risk_score=80)
@@ -150,9 +150,12 @@ def test_pages_need_no_inline_style_or_script(client, org, page):
     url = {
         "index": reverse("admin:index"),
         "list": reverse("admin:customers_customer_changelist"),
+        "change": reverse("admin:customers_customer_change", args=[customer.pk]),
         "history": reverse("admin:customers_customer_history", args=[customer.pk]),
     }[page]
     content = client.get(url).content.decode()
+    if page in ("list", "change"):
+        assert 'class="risk-badge risk-high"' in content  # the badge is there, classed
     assert " style=" not in content
     assert "<style" not in content
     assert not re.search(r"<script(?![^>]*\bsrc=)", content)

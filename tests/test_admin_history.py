@@ -10,6 +10,7 @@ from django.urls import reverse
 from customers.models import OnboardingStatus
 from customers.services import customer_deactivate, customer_set_onboarding_status
 from organisations.audit import Channel, audit_context
+from organisations.models import Membership
 from organisations.services import api_key_create
 from relations.models import Role
 from relations.services import connection_save
@@ -181,3 +182,26 @@ def test_connection_rows_cost_the_same_queries_for_more_connections(officer, org
         return len(queries)
 
     assert queries_with(2) == queries_with(6)
+
+
+def test_organisation_and_membership_histories_read_in_words_too(client, org):
+    root = make_superuser()
+    client.force_login(root)
+    with audit_context(channel=Channel.ADMIN, user=root):
+        org.ownership_threshold = Decimal("10")
+        org.save()
+    membership = Membership.objects.get(user=make_staff(org, username="olivia"))
+    for url in (
+        reverse("admin:organisations_organisation_history", args=[org.pk]),
+        reverse("admin:organisations_membership_history", args=[membership.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "history_rows" in response.context, url
+        assert " style=" not in html and "None" not in text_of(response), url
+    rows = client.get(reverse("admin:organisations_organisation_history", args=[org.pk])).context[
+        "history_rows"
+    ]
+    assert rows[0].channel == "Admin"
+    assert [(c.field, c.new) for c in rows[0].changes] == [("Ownership threshold", "10")]

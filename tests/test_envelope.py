@@ -1,4 +1,4 @@
-"""The §3 envelope and §2 authentication, end to end through Django and DRF.
+"""The response envelope and the bearer-key authentication, end to end through Django and DRF.
 
 This module is also the URLconf of its tests (`pytest.mark.urls`): the project's URLs,
 plus a tenant-scoped probe view and a view that crashes, under /api/v1/test/.
@@ -322,6 +322,7 @@ def test_docs_page_uses_local_assets_only(client):
     assert any("swagger-ui-bundle.js" in src for src in scripts)
     assert all(src.startswith("/") for src in scripts + styles), scripts + styles
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline script breaks the CSP"
+    assert "<style" not in html and " style=" not in html, "inline style breaks the CSP"
     assert "Content-Security-Policy" in response.headers
 
     init = client.get("/api/v1/docs/", {"script": ""})

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import AccountType, Customer, CustomerFieldDefinition, FieldType
-from customers.validation import ADDRESS_KEYS, IDENTITY_TYPES
+from customers.validation import ADDRESS_KEYS, ADDRESS_PARTS, IDENTITY_TYPES
 from kycregistry.api.fields import IsoMillisDateTimeField, iso_ms
 
 
@@ -45,11 +45,20 @@ def _iso_date(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
+def address_data(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The address parts in their documented order: PostgreSQL's jsonb keeps its own
+    order of keys, so without this the answers differed between the databases."""
+    if not address:
+        return None
+    ordered = {key: address[key] for key in ADDRESS_PARTS if key in address}
+    return {**ordered, **address} if len(ordered) < len(address) else ordered
+
+
 def profile_data(customer: Customer) -> dict[str, Any]:
     account_type = AccountType(customer.account_type)
     return {
         "identityType": IDENTITY_TYPES[account_type],
-        ADDRESS_KEYS[account_type]: customer.address or None,
+        ADDRESS_KEYS[account_type]: address_data(customer.address),
         "phone": customer.phone or None,
         "email": customer.email or None,
     }
@@ -278,7 +287,7 @@ class CustomerInputSerializer(serializers.Serializer):
     connects = serializers.ListField(
         child=serializers.DictField(),
         required=False,
-        help_text="Full replacement of the customer's connections (SPEC §5).",
+        help_text="Full replacement of the customer's connections.",
     )
 
 

@@ -1,7 +1,7 @@
 """Customers (seeds 001, 002, 004) and customer field definitions (seed 001).
 
 Views translate HTTP ⇄ services: bodies go to customers.services as raw JSON, answers
-come back through the output serializers inside the §3 envelope.
+come back through the output serializers inside the API's envelope.
 """
 
 from collections import Counter

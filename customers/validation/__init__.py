@@ -3,6 +3,7 @@
 from customers.validation.customer import CleanedCustomer, clean_customer, record_errors
 from customers.validation.values import (
     ADDRESS_KEYS,
+    ADDRESS_PARTS,
     FIELD_KEY_RE,
     IDENTITY_TYPES,
     RESERVED_KEYS,
@@ -21,6 +22,7 @@ from customers.validation.values import (
 
 __all__ = [
     "ADDRESS_KEYS",
+    "ADDRESS_PARTS",
     "FIELD_KEY_RE",
     "IDENTITY_TYPES",
     "RESERVED_KEYS",

@@ -1,4 +1,4 @@
-"""The bulk upload API (SPEC §6): template, upload, job status, report."""
+"""The bulk upload API (README "Bulk upload"): template, upload, job status, report."""
 
 from typing import Any
 

@@ -66,7 +66,9 @@ class SessionInputSerializer(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=SessionStatus.choices, default=SessionStatus.CREATED)
     ipAddress = serializers.IPAddressField(required=False, allow_null=True, allow_blank=True)
-    userAgent = serializers.CharField(required=False, max_length=1000)
+    userAgent = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=1000
+    )
     workflow = serializers.CharField(required=False, max_length=200)
     checks = CheckSerializer(
         many=True, required=False, allow_null=True, help_text="null: no checks."
@@ -76,7 +78,9 @@ class SessionInputSerializer(serializers.Serializer):
 class SessionPatchSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
     ipAddress = serializers.IPAddressField(required=False, allow_null=True, allow_blank=True)
-    userAgent = serializers.CharField(required=False, max_length=1000)
+    userAgent = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=1000
+    )
     checks = CheckSerializer(
         many=True, required=False, allow_null=True, help_text="null: no checks."
     )

@@ -1,5 +1,5 @@
 """KYC sessions, risk profiles and risk rules (seed 002). Views translate HTTP ⇄
-kyc.services / kyc.selectors inside the §3 envelope."""
+kyc.services / kyc.selectors inside the API's envelope."""
 
 from typing import Any
 

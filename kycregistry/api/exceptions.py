@@ -1,4 +1,4 @@
-"""One place that turns every error into the §3 error envelope.
+"""One place that turns every error into the error envelope (README "API").
 
 DRF exceptions go through `envelope_exception_handler`; Django-level failures under
 /api/ (unknown URL, body too large, crash) go through the `api_error_*` handlers that

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 
 def iso_ms(value: datetime | None) -> str | None:
-    """`2025-06-27T09:23:00.790Z`: UTC, milliseconds, Z suffix (§3)."""
+    """`2025-06-27T09:23:00.790Z`: UTC, milliseconds, Z suffix (the API's one date-time format)."""
     if value is None:
         return None
     utc = value.astimezone(UTC)

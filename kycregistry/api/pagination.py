@@ -1,7 +1,7 @@
-"""Page-number pagination with the §3 `meta`, and a count that stays cheap.
+"""Page-number pagination with the envelope's `meta`, and a count that stays cheap.
 
 DRF's paginator runs COUNT(*) over the whole result on every page: at 100,000
-customers that costs more than the page itself (PERFORMANCE.md). Here the count is
+customers that costs more than the page itself (docs/performance.md). Here the count is
 exact up to KYC_EXACT_COUNT_LIMIT rows (a bounded subquery); above that PostgreSQL's
 planner estimate is used and `meta` says so with `"totalElementsExact": false`, and
 every page is served (past the real end, empty). An estimate of more than
@@ -200,7 +200,7 @@ def keyset_order(queryset: QuerySet[Any], ordering: list[tuple[str, bool]]) -> Q
 
 
 class PagePagination(PageNumberPagination):
-    """`page` (1-based) and `pageSize` (default 20, capped at 100) → §3 `meta`; or
+    """`page` (1-based) and `pageSize` (default 20, capped at 100) → the envelope's `meta`; or
     `cursor` and `pageSize` → `meta.nextCursor`."""
 
     page_size = 20

@@ -1,4 +1,4 @@
-"""The §3 success envelope: {"status", "message", "data", "code"} (+ "meta" on lists)."""
+"""The success envelope: {"status", "message", "data", "code"} (+ "meta" on lists)."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""OpenAPI pieces every API module shares: the §3 envelope and the error body."""
+"""OpenAPI pieces every API module shares: the success envelope and the error body."""
 
 from typing import Any
 
@@ -30,7 +30,7 @@ AUTH_ERRORS = {
 
 
 def envelope_schema(name: str, data: Any) -> Any:
-    """The §3 success envelope around `data` (a serializer or field)."""
+    """The success envelope around `data` (a serializer or field)."""
     return inline_serializer(
         name=name,
         fields={

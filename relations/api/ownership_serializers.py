@@ -1,4 +1,4 @@
-"""The ownership structure in and out of the API (issue 4's `data` shape)."""
+"""The ownership structure in and out of the API."""
 
 from decimal import Decimal
 from typing import Any

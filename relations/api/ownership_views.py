@@ -1,4 +1,4 @@
-"""Ownership structure, its exports and KYB decisions (SPEC §8, issue 4)."""
+"""Ownership structure, its exports and KYB decisions (README "Ownership structure")."""
 
 from datetime import date
 from decimal import Decimal

@@ -1,4 +1,5 @@
-"""Connections in and out of the API (seed 000's item shape plus §5's attributes)."""
+"""Connections in and out of the API: seed 000's item shape plus the attributes of README
+"Customers and connections: the rules"."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""`ownership_structure`: the §8 structure of a company on a date.
+"""`ownership_structure`: the ownership structure of a company on a date.
 
 Four queries whatever the size of the structure: the customer's own connections (one
 query, holders joined), the recursive walk (walk.py), and one primary-key read of the

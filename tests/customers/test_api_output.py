@@ -87,3 +87,37 @@ def test_connection_counts_read_with_the_customer_are_the_selectors(api, org, cu
         "heldTotal": 1,
         "heldByRole": {"SHAREHOLDER": 1},
     }
+
+
+def test_address_parts_come_in_the_documented_order_on_every_database(api, org):
+    """jsonb (PostgreSQL) keeps keys in its own order; the answer does not."""
+    address = {
+        "refinement": "Flat 2",
+        "postalCode": "LS1 1AA",
+        "houseNumber": "5",
+        "street": "Briggate",
+        "city": "Leeds",
+        "region": "England",
+        "country": "GB",
+    }
+    api.post(
+        "/api/v1/customers",
+        {
+            "referenceId": "P-9",
+            "name": "Jane Doe",
+            "accountTypeId": 1,
+            "profile": {"residentialAddress": address},
+        },
+        format="json",
+    )
+    shown = api.get("/api/v1/customers/P-9").json()["data"]["profile"]["residentialAddress"]
+    assert list(shown) == [
+        "country",
+        "region",
+        "city",
+        "street",
+        "houseNumber",
+        "postalCode",
+        "refinement",
+    ]
+    assert shown == address

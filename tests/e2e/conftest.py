@@ -7,9 +7,11 @@ Every test in tests/e2e is marked `e2e` and skipped, with the reason, when
 """
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import ConsoleMessage
 
 from organisations.models import Organisation
 from tests.admin_support import PASSWORD, make_staff
@@ -55,6 +57,25 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(autouse=True)
 def _e2e_database(transactional_db: None) -> None:
     """The live server runs in another thread: rows must be committed to be seen."""
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every page a test opens keeps to the CSP (no inline style or script, no eval):
+    Chromium reports each refusal on the console, and the test fails with it."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refused: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(f"{page.url}: {message.text}")
+
+    page.context.on("console", on_console)
+    yield
+    assert refused == [], "\n".join(refused)
 
 
 @pytest.fixture

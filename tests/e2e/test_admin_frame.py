@@ -70,6 +70,14 @@ def test_root_redirects_to_the_admin(page, live_server):
     assert page.request.get(f"{live_server.url}{icon}").headers["content-type"] == "image/svg+xml"
 
 
+def test_api_docs_render_under_the_csp(page, live_server):
+    """Swagger UI from local files, with no inline style or script (the CSP guard of
+    conftest fails the test on any refusal)."""
+    page.goto(f"{live_server.url}/api/v1/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("kycregistry API")
+    expect(page.locator(".opblock-tag-section").first).to_be_visible()
+
+
 def test_dashboard_counts_open_lists_of_exactly_those_rows(admin_page, data):
     page = admin_page
     page.set_viewport_size(VIEWPORT)
@@ -87,6 +95,31 @@ def test_dashboard_counts_open_lists_of_exactly_those_rows(admin_page, data):
         page.locator(".dashboard-count", has_text=label).click()
         expect(page.locator("#result_list tbody tr")).to_have_count(figures[label])
         expect(page.locator("#result_list")).not_to_contain_text("Outsider")
+
+
+def test_every_dashboard_count_opens_the_list_of_exactly_its_rows(admin_page, e2e_org, other_org):
+    """Each of the seven counts, clicked: the list it opens shows that many rows, the
+    very rows counted (never another organisation's)."""
+    from tests.test_admin_dashboard import LABELS, seed
+
+    expected = dict(zip(LABELS, seed(e2e_org, 2), strict=True))
+    seed(other_org, 3)
+    page = admin_page
+    page.set_viewport_size(VIEWPORT)
+    page.goto(f"{page.base_url}/admin/")
+    cards = page.locator(".dashboard-count")
+    assert cards.locator(".label").all_inner_texts() == LABELS
+    assert cards.locator(".count").all_inner_texts() == ["2"] * len(LABELS)
+    for label, rows in expected.items():
+        page.goto(f"{page.base_url}/admin/")
+        page.locator(".dashboard-count", has_text=label).click()
+        listed = page.locator("#result_list tbody tr")
+        expect(listed).to_have_count(len(rows))
+        selectable = page.locator("#result_list tbody input.action-select")
+        if selectable.count():
+            values = {int(box.get_attribute("value")) for box in selectable.all()}
+            assert values == {row.pk for row in rows}, label
+        assert not scrolls_sideways(page), label
 
 
 def test_customer_list_fits_and_needs_review_shows_only_when_true(admin_page, data):
@@ -151,36 +184,66 @@ def _log_in_as_superuser(page, live_server) -> None:
     page.wait_for_url(f"{live_server.url}/admin/")
 
 
-def test_no_list_or_history_of_the_admin_scrolls_sideways(page, live_server, data):
+def _a_row_of_each_kind(data, organisation) -> None:
+    """Beside the fixture's customers and connection, a row of the other kinds, with
+    long values where they have text: rows, not headers, are what widen a list."""
+    from imports.models import BulkUpload
+    from kycregistry.jobs import JobStatus
+    from organisations.services import api_key_create
+    from tests.kyc.factories import SessionFactory
+    from tests.screening.factories import screening_hit_for
+    from tests.webhooks.factories import EndpointFactory
+    from webhooks.models import Delivery
+
+    api_key_create(organisation=organisation, scopes=["kyc:read"], name="Core banking " + LONG)
+    endpoint = EndpointFactory(organisation=organisation, description=LONG)
+    Delivery.objects.create(
+        organisation=organisation,
+        endpoint=endpoint,
+        event_type="client.connection-created",
+        body="{}",
+        last_error="Connection failed: [Errno 111] Connection refused",
+    )
+    SessionFactory(customer=data["person"])
+    screening_hit_for(data["company"])
+    BulkUpload.objects.create(
+        organisation=organisation,
+        file_name="customers-export-of-the-core-banking-system-2026-12-07-final-v2.xlsx",
+        status=JobStatus.RUNNING,
+    )
+
+
+def test_no_list_or_history_of_the_admin_scrolls_sideways(page, live_server, data, e2e_org):
+    _a_row_of_each_kind(data, e2e_org)
     _log_in_as_superuser(page, live_server)
     assert not scrolls_sideways(page), "/admin/"
-    wide = []
+    wide, histories = [], 0
     for model in admin.site._registry:
         opts = model._meta
         url = f"{live_server.url}/admin/{opts.app_label}/{opts.model_name}/"
         page.goto(url)
         if scrolls_sideways(page):
             wide.append(url)
+        for row in model._default_manager.all()[:1]:
+            url = f"{live_server.url}/admin/{opts.app_label}/{opts.model_name}/{row.pk}/history/"
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            histories += 1
+            if scrolls_sideways(page):
+                wide.append(url)
     for customer in data.values():
         url = f"{live_server.url}/admin/customers/customer/{customer.pk}/history/"
         page.goto(url)
         if scrolls_sideways(page):
             wide.append(url)
     assert wide == []
+    assert histories >= 8  # customers, connections, keys, endpoints, sessions, hits, …
 
 
 def test_no_change_or_add_page_of_the_admin_scrolls_sideways(page, live_server, data, e2e_org):
     """Every model's add page, and the change page of a row of each (the fixture's
     customers and connection, and one row of the other kinds)."""
-    from organisations.services import api_key_create
-    from tests.kyc.factories import SessionFactory
-    from tests.screening.factories import screening_hit_for
-    from tests.webhooks.factories import EndpointFactory
-
-    api_key_create(organisation=e2e_org, scopes=["kyc:read"], name="Core banking " + LONG)
-    EndpointFactory(organisation=e2e_org, description=LONG)
-    SessionFactory(customer=data["person"])
-    screening_hit_for(data["company"])
+    _a_row_of_each_kind(data, e2e_org)
     _log_in_as_superuser(page, live_server)
     visited, wide = [], []
     for model, model_admin in admin.site._registry.items():

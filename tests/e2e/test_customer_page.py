@@ -170,7 +170,8 @@ def test_form_error_is_visible_and_the_failing_inline_highlighted(page_1280, e2e
     expect(summary).to_be_visible()
     expect(summary).to_be_in_viewport()
     expect(summary).to_contain_text(
-        "Connections (held in this customer): Jane Doe — Shareholder 60%"
+        "Connections (held in this customer): Jane Doe — Shareholder 60% — "
+        "Ownership percentage: Must be greater than 0 and at most 100."
     )
     expect(page.locator("#connections-0")).to_have_class(re.compile(r"row-has-errors"))
     summary.locator("a[data-row=connections-0]").first.click()

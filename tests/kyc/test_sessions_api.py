@@ -212,6 +212,24 @@ def test_an_empty_or_null_ip_address_means_none(api, alice, empty):
     assert patched.json()["data"]["ipAddress"] is None
 
 
+@pytest.mark.parametrize("empty", ["", None])
+def test_an_empty_or_null_user_agent_means_none(api, alice, empty):
+    response = create(api, customerId="ALICE", userAgent=empty)
+    assert response.status_code == 201
+    assert response.json()["data"]["userAgent"] is None
+    session_id = response.json()["data"]["id"]
+    patched = api.patch(f"/api/v1/sessions/{session_id}", {"userAgent": empty}, format="json")
+    assert patched.status_code == 200
+    assert patched.json()["data"]["userAgent"] is None
+
+
+def test_the_schema_says_an_empty_or_null_user_agent_is_accepted(api):
+    schemas = api.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    for name in ("SessionInputRequest", "PatchedSessionPatchRequest"):
+        agent = schemas[name]["properties"]["userAgent"]
+        assert agent.get("nullable") is True and "minLength" not in agent, name
+
+
 def session_of(api, alice, status="created"):
     return create(api, customerId="ALICE", status=status).json()["data"]["id"]
 

@@ -1,4 +1,4 @@
-"""`connects` in POST /api/v1/customers (seed 001): §5's full replacement, in the same
+"""`connects` in POST /api/v1/customers (seed 001): the connections' full replacement, in the same
 transaction as the customer."""
 
 import pytest

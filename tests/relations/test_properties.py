@@ -1,4 +1,4 @@
-"""Property tests for the `connects` parser and the §5 invariants (no database)."""
+"""Property tests for the `connects` parser and the connection rules (no database)."""
 
 from datetime import date, timedelta
 from decimal import Decimal

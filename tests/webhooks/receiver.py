@@ -13,6 +13,7 @@ class Reply:
     body: bytes = b"ok"
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0  # seconds between the body's bytes (a slow answer, not a silent one)
 
 
 @dataclass
@@ -48,7 +49,13 @@ class Receiver:
                         self.send_header(name, value)
                     self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.drip:
+                        for byte in reply.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    else:
+                        self.wfile.write(reply.body)
                 except OSError:
                     pass  # the client gave up (timeout tests)
 

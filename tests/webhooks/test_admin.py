@@ -29,7 +29,7 @@ def test_created_endpoint_shows_its_secret_once(officer_client, org, local_urls)
     assert endpoint.organisation == org
     assert endpoint.events == ["customer.created"]
     content = response.content.decode()
-    code = '<code id="webhook-secret-value" style="font-size: 1.2em; user-select: all;">'
+    code = '<code id="webhook-secret-value" class="secret-value">'
     assert f"{code}{endpoint.secret}</code>" in content
     for url in [
         ENDPOINTS,

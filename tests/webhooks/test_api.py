@@ -129,6 +129,12 @@ def test_patch_and_delete(api, org, dns):
     assert response.status_code == 200
     assert response.json()["message"] == "Webhook endpoint deleted successfully"
     assert not Endpoint.objects.exists()
+    # Both writes are in the history, by the key, through the API.
+    records = Endpoint.history.filter(id=endpoint.pk).order_by("history_id")
+    assert [(r.history_type, r.history_channel, r.history_api_key_id) for r in records][1:] == [
+        ("~", "api", api.api_key.pk),
+        ("-", "api", api.api_key.pk),
+    ]
 
 
 def test_rotate_secret_shows_the_new_one(api, org, dns):
@@ -140,6 +146,8 @@ def test_rotate_secret_shows_the_new_one(api, org, dns):
     endpoint.refresh_from_db()
     assert secret == endpoint.secret != old
     assert endpoint.previous_secret == old
+    rotated = endpoint.history.first()
+    assert (rotated.history_type, rotated.history_api_key_id) == ("~", api.api_key.pk)
 
 
 def test_test_ping_and_the_delivery_log(api, org, receiver, django_capture_on_commit_callbacks):
@@ -259,4 +267,20 @@ def test_list_query_count_is_constant(api, org, django_assert_num_queries):
 
 def test_the_schema_documents_the_endpoints(api):
     paths = api.get("/api/v1/schema/?format=json").json()["paths"]
-    assert {"/api/v1/webhooks", "/api/v1/webhooks/{endpoint_id}/deliveries"} <= set(paths)
+    documented = {
+        path: sorted(set(operations) & {"get", "post", "patch", "delete"})
+        for path, operations in paths.items()
+        if path.startswith(URL)
+    }
+    base = f"{URL}/{{endpoint_id}}"
+    assert documented == {
+        URL: ["get", "post"],
+        base: ["delete", "get", "patch"],
+        f"{base}/rotate-secret": ["post"],
+        f"{base}/test": ["post"],
+        f"{base}/deliveries": ["get"],
+        f"{base}/deliveries/{{delivery_id}}/retry": ["post"],
+    }
+    parameters = paths[f"{base}/deliveries"]["get"]["parameters"]
+    status = next(p for p in parameters if p["name"] == "status")
+    assert status["schema"]["enum"] == ["delivered", "failed", "pending"]

@@ -3,6 +3,7 @@ disabling, URL safety at delivery time, redirects, secret rotation."""
 
 import json
 import random
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from standardwebhooks import Webhook
 
 from customers.services import customer_deactivate, customer_upsert
 from tests.webhooks.factories import EndpointFactory
-from tests.webhooks.receiver import Reply
+from tests.webhooks.receiver import Receiver, Reply
 from webhooks import sending
 from webhooks.delivery import RETRY_DELAYS, deliver_due, retry_delay
 from webhooks.models import Delivery, DeliveryStatus
@@ -148,6 +149,35 @@ def test_a_timeout_is_a_failed_attempt(
     assert delivery.last_response_status is None
 
 
+def test_the_timeouts_are_5_s_to_connect_and_10_s_in_all(monkeypatch):
+    monkeypatch.setattr(sending, "_pools", {})
+    assert (sending.CONNECT_TIMEOUT, sending.TOTAL_TIMEOUT) == (5.0, 10.0)
+    target = sending.Target("https", "hooks.example.com", 443, "93.184.215.14", "/")
+    timeout = sending._pool(target).timeout
+    assert (timeout.connect_timeout, timeout.total) == (5.0, 10.0)
+
+
+def test_an_answer_trickling_in_is_cut_at_the_total_timeout(
+    org, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each byte comes well within the read timeout, the whole answer would take 6 s:
+    the attempt ends at the total timeout."""
+    monkeypatch.setattr(sending, "TOTAL_TIMEOUT", 1.0)
+    monkeypatch.setattr(sending, "_pools", {})
+    receiver.script = [Reply(200, b"x" * 30, drip=0.2)]
+    endpoint = EndpointFactory(organisation=org, url=receiver.url, events=["customer.created"])
+    upsert(org, deliver=False, capture=django_capture_on_commit_callbacks)
+
+    started = time.monotonic()
+    deliver_due(endpoint_id=endpoint.pk)
+    assert time.monotonic() - started < 2.5
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert delivery.last_error == "Timed out."
+    assert delivery.last_response_status is None
+
+
 def test_the_last_failure_gives_up(org, receiver, django_capture_on_commit_callbacks):
     receiver.default = Reply(503)
     endpoint = EndpointFactory(organisation=org, url=receiver.url, events=["customer.created"])
@@ -223,11 +253,12 @@ def test_an_endpoint_failing_for_five_days_is_disabled(
     assert len(receiver.requests) == sent
 
 
-def test_a_host_that_now_resolves_to_loopback_is_refused_at_delivery(
-    org, fake_dns, settings, receiver, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::1"])
+def test_a_host_that_now_resolves_to_a_private_address_is_refused_at_delivery(
+    org, fake_dns, settings, receiver, django_capture_on_commit_callbacks, address
 ):
     settings.WEBHOOKS_ALLOW_PRIVATE_URLS = False
-    fake_dns["hooks.example.com"] = ["127.0.0.1"]  # was public at registration
+    fake_dns["hooks.example.com"] = [address]  # was public at registration
     endpoint = EndpointFactory(
         organisation=org, url="https://hooks.example.com/kyc", events=["customer.created"]
     )
@@ -239,7 +270,7 @@ def test_a_host_that_now_resolves_to_loopback_is_refused_at_delivery(
     assert delivery.status == DeliveryStatus.PENDING
     assert delivery.last_error == (
         "The host hooks.example.com resolves to a private, loopback, link-local or "
-        "reserved address (127.0.0.1): refused."
+        f"reserved address ({address}): refused."
     )
     assert receiver.requests == []
 
@@ -363,3 +394,25 @@ def test_a_dead_endpoint_costs_one_attempt_per_run(
     # The others were handed back, due at once for the next run (or another worker).
     due = Delivery.objects.filter(attempts=0, next_attempt_at__lte=timezone.now())
     assert due.count() == 2
+
+
+def test_a_slow_endpoint_does_not_hold_up_another(
+    org, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each endpoint is sent by its own task: the slow one times out on its own, and
+    the other gets every delivery."""
+    monkeypatch.setattr(sending, "TOTAL_TIMEOUT", 0.3)
+    monkeypatch.setattr(sending, "_pools", {})
+    with Receiver() as slow:
+        slow.default = Reply(200, delay=1.0)
+        stuck = EndpointFactory(organisation=org, url=slow.url, events=["customer.created"])
+        EndpointFactory(organisation=org, url=receiver.url, events=["customer.created"])
+        for n in range(3):
+            upsert(
+                org, {**PERSON, "referenceId": f"P-{n}"}, capture=django_capture_on_commit_callbacks
+            )
+
+        assert len(receiver.requests) == 3
+        pending = Delivery.objects.filter(endpoint=stuck, status=DeliveryStatus.PENDING)
+        assert pending.count() == 3
+        assert {d.last_error for d in pending if d.attempts} == {"Timed out."}

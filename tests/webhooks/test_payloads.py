@@ -116,6 +116,91 @@ def test_client_connection_created_is_seed_004s_body(org):
     assert body["metadata"] == {}
 
 
+def key_paths(value, prefix=""):
+    """Every key of a JSON value with its path, in order: the shape, byte for byte."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{prefix}{key}"
+            yield from key_paths(item, f"{prefix}{key}.")
+
+
+# Seed 004's `connection-created` example, as the seed prints it.
+SEED_CONNECTION_CREATED = {
+    "webhook": {"module": "clients", "type": "connection-created"},
+    "data": {
+        "client": {
+            "id": "00000000-0000-0000-0000-000000000000",
+            "clientNumber": "20663251",
+            "status": "active",
+            "identity": {
+                "type": "corporate",
+                "legalName": "I.F Technology Ltd",
+                "incorporationDate": "2020-01-01",
+                "country": "GB",
+            },
+            "profile": {
+                "identityType": "corporate",
+                # Not in this example, required of a corporate client by the seed: its
+                # place is the one the seed's corporate examples give it.
+                "registrationAddress": {
+                    "country": "GB",
+                    "region": "England",
+                    "city": "London",
+                    "street": "Baker Street",
+                    "houseNumber": "221B",
+                    "postalCode": "XYZ ABC",
+                },
+                "phone": "+441234567890",
+            },
+            "fullName": "I.F Technology Ltd",
+        }
+    },
+    "connect": {
+        "connection": {"id": "5ffc8b9c-3073-4625-a55b-4ae69d657cc3", "serviceProvider": "railsbank"}
+    },
+    "metadata": {},
+}
+
+
+def test_a_migrated_client_sends_seed_004s_connection_created(org, api):
+    """The migration workflow, end to end: the body has the seed's keys in the seed's
+    order, at every level, with this client's values."""
+    seed_client = SEED_CONNECTION_CREATED["data"]["client"]
+    record = {
+        "sourceId": "rb-7",
+        "identity": seed_client["identity"],
+        "profile": seed_client["profile"],
+    }
+    loaded = api.post(
+        "/api/v1/service-providers/railsbank/records",
+        json.dumps(record),
+        content_type="application/x-ndjson",
+    )
+    assert loaded.status_code == 201, loaded.json()
+    EndpointFactory(organisation=org, events=["client.connection-created"])
+    migration = {
+        "workflow": {"code": "migration"},
+        "data": {"sourceId": "rb-7"},
+        "connect": {"type": "explicit", "serviceProvider": "railsbank"},
+        "metadata": {},
+    }
+    answer = api.post("/api/v1/clients", migration, format="json")
+    assert answer.status_code == 201, answer.json()
+
+    (delivery,) = Delivery.objects.all()
+    body = json.loads(delivery.body)
+    assert list(key_paths(body)) == list(key_paths(SEED_CONNECTION_CREATED))
+    client = answer.json()["data"]["client"]
+    assert body["data"]["client"] == {
+        **seed_client,
+        "id": client["id"],
+        "clientNumber": client["clientNumber"],
+    }
+    connection = answer.json()["connect"]["connection"]
+    assert body["connect"] == {"connection": connection}
+    assert connection["serviceProvider"] == "railsbank"
+
+
 def test_customer_created_is_the_api_shape(org, api):
     EndpointFactory(organisation=org, events=["customer.created"])
     response = api.post("/api/v1/customers", COMPANY, format="json")
@@ -131,7 +216,10 @@ def test_customer_created_is_the_api_shape(org, api):
 def test_connection_events_carry_both_reference_ids(org):
     company = CompanyFactory(organisation=org, reference_id="C-1")
     PersonFactory(organisation=org, reference_id="P-1", name="Jane Doe")
-    EndpointFactory(organisation=org, events=["connection.created", "connection.removed"])
+    EndpointFactory(
+        organisation=org,
+        events=["connection.created", "connection.updated", "connection.removed"],
+    )
     items = parse_connects(
         [{"referenceId": "P-1", "role": "SHAREHOLDER", "ownershipPercentage": 30}]
     )
@@ -148,6 +236,17 @@ def test_connection_events_carry_both_reference_ids(org):
         "validFrom": None,
         "validTo": None,
     }
+    items = parse_connects(
+        [{"referenceId": "P-1", "role": "SHAREHOLDER", "ownershipPercentage": 45.5}]
+    )
+    connections_replace(customer=company, items=items)
+    (updated,) = bodies("connection.updated")
+    assert updated["data"]["id"] == str(connection.pk)
+    assert (updated["data"]["customerReferenceId"], updated["data"]["ownershipPercentage"]) == (
+        "C-1",
+        "45.5",
+    )
+    connection.refresh_from_db()
     connection_remove(connection=connection)
     (removed,) = bodies("connection.removed")
     assert removed["data"] == {
@@ -155,7 +254,7 @@ def test_connection_events_carry_both_reference_ids(org):
         "id": str(connection.pk),
         "role": "SHAREHOLDER",
         "connectedCustomer": {"name": "Jane Doe", "referenceId": "P-1"},
-        "ownershipPercentage": "30",
+        "ownershipPercentage": "45.5",
         "validFrom": None,
         "validTo": None,
     }
