@@ -5,7 +5,8 @@ be done: one query for the API key by its hash, one for the row(s), `json.dumps`
 run under gunicorn with 2 sync workers; `wrk` loads each in turn, interleaved, for:
 
 - detail: GET /customers/{ref} of random customers;
-- upsert: POST /customers of an existing customer (its name changes);
+- upsert: POST /customers of an existing customer (its name changes: every request
+  sends a name not sent before, so the API really writes, as the bare app's UPDATE does);
 - list first pages: GET /customers?page=N, N random in 1..100;
 - list deep pages: random pages in 1..5,000 by OFFSET (both apps), and by `cursor`
   (the API's keyset pagination: the same deep pages, reached by their cursors).
@@ -113,9 +114,14 @@ wrk.headers["Content-Type"] = "application/json"
 local bodies = {}
 %(bodies)s
 math.randomseed(os.time())
+-- "@N@" in a body becomes a number no earlier request of any run sent.
+local sent = 0
+local run = tostring(os.time())
 request = function()
   if #bodies > 0 then
-    return wrk.format(nil, paths[1], nil, bodies[math.random(#bodies)])
+    sent = sent + 1
+    local body = bodies[math.random(#bodies)]:gsub("@N@", run .. "-" .. sent)
+    return wrk.format(nil, paths[1], nil, body)
   end
   return wrk.format(nil, paths[math.random(#paths)])
 end
@@ -309,7 +315,7 @@ def main() -> None:
         json.dumps(
             {
                 "referenceId": ref,
-                "name": f"Renamed {i}",
+                "name": f"Renamed {i} @N@",
                 "accountTypeId": 2 if int(ref[4:]) % 3 == 0 else 1,
             }
         )
