@@ -45,7 +45,9 @@ from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
+from kycregistry.compiled import CompiledQuery, Param
 from onboarding.services import customer_update_with_connections, customer_upsert_with_connections
+from organisations.querysets import ORGANISATION
 from relations.models import Connection
 
 NOT_FOUND = {404: error_response('"Customer not found" (also another organisation\'s).')}
@@ -179,6 +181,18 @@ def _by_role(roles: str | None) -> dict[str, int]:
     return dict(sorted(Counter(roles.split(",")).items())) if roles else {}
 
 
+# The detail's one query: the customer with the roles of its connections, so the
+# connection counts come with it (one query, not two), compiled once per process.
+CUSTOMER_WITH_ROLES = CompiledQuery(
+    lambda: (
+        Customer.objects.for_organisation(ORGANISATION)
+        .filter(reference_id=Param("reference_id", Customer._meta.get_field("reference_id")))
+        .annotate(own_roles=_roles_of("customer"), held_roles=_roles_of("connected_customer"))
+        .order_by()[:1]
+    )
+)
+
+
 def connection_counts_of(customer: Customer) -> dict[str, Any]:
     """relations.selectors.connection_counts, from the roles read with the customer
     (a test compares them)."""
@@ -198,16 +212,10 @@ class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
         responses={200: CUSTOMER_DETAIL, **AUTH_ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, reference_id: str) -> Response:
-        # The connection counts come in the customer's query: one query, not two.
-        customer = (
-            self.scoped(Customer)
-            .filter(reference_id=reference_id)
-            .annotate(own_roles=_roles_of("customer"), held_roles=_roles_of("connected_customer"))
-            .order_by()
-            .first()
-        )
-        if customer is None:
+        found = self.run_scoped(CUSTOMER_WITH_ROLES, reference_id=reference_id)
+        if not found:
             raise Http404(CUSTOMER_NOT_FOUND)
+        customer = found[0]
         data = self.customer_data(customer, connectionCounts=connection_counts_of(customer))
         return envelope(data, "Customer fetched successfully")
 

@@ -7,6 +7,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.request import Request
 
+from kycregistry.compiled import CompiledQuery
 from organisations.audit import Actor, Channel, begin_actor, end_actor
 from organisations.models import ApiKey, Organisation
 
@@ -21,8 +22,8 @@ def request_organisation(request: Request) -> Organisation:
 
 class ScopedAPIMixin:
     """The base of every API view: the caller's organisation comes from its API key, and
-    every row a view reads is reached through `scoped` (or a selector given
-    `self.organisation`), so no view filters by organisation by hand. It also names
+    every row a view reads is reached through `scoped` or `run_scoped` (or a selector
+    given `self.organisation`), so no view filters by organisation by hand. It also names
     the calling API key as the actor of every write the handler makes (the audit
     record's "who")."""
 
@@ -41,6 +42,11 @@ class ScopedAPIMixin:
         if getattr(self, "swagger_fake_view", False):
             return manager.none()
         return manager.for_organisation(self.organisation)
+
+    def run_scoped(self, query: CompiledQuery[_M], **values: Any) -> list[_M]:
+        """The rows of a compiled query written `for_organisation(ORGANISATION)`
+        (organisations.querysets), for the caller's organisation."""
+        return query.run(organisation=self.organisation.pk, **values)
 
     def get_scoped(self, model: type[_M], not_found: str, **lookup: Any) -> _M:
         """The caller's row of `model` matching `lookup`, or Http404(not_found): another
