@@ -1,13 +1,16 @@
 """Reads of customers: one place for the queries the API and the admin share."""
 
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from customers.filters import CustomerFilter
 from customers.models import Customer, CustomerFieldDefinition
+from kycregistry.compiled import CompiledQuery
 from organisations.models import Organisation
+from organisations.querysets import ORGANISATION
 
 
 def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Customer]:
@@ -37,3 +40,15 @@ def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Custo
 
 def field_definitions_for(*, organisation: Organisation) -> QuerySet[CustomerFieldDefinition]:
     return CustomerFieldDefinition.objects.for_organisation(organisation).order_by("key")
+
+
+# Read by every customer write and every answer showing custom field values: compiled
+# once (kycregistry.compiled). In key order, the model's ordering.
+FIELD_DEFINITIONS = CompiledQuery(
+    lambda: CustomerFieldDefinition.objects.for_organisation(ORGANISATION)
+)
+
+
+def field_definitions_list(*, organisation_id: UUID) -> list[CustomerFieldDefinition]:
+    """The organisation's field definitions in key order."""
+    return FIELD_DEFINITIONS.run(organisation=organisation_id)

@@ -31,6 +31,7 @@ from customers.models import Customer, CustomerFieldDefinition
 from customers.selectors import (
     customer_list,
     field_definitions_for,
+    field_definitions_list,
 )
 from customers.services import (
     FIELD_NOT_FOUND_MESSAGE,
@@ -69,7 +70,7 @@ class FieldPagination(PagePagination):
 
 class CustomerViewMixin(CustomerScopedMixin):
     def definitions(self) -> list[CustomerFieldDefinition]:
-        return list(field_definitions_for(organisation=self.organisation))
+        return field_definitions_list(organisation_id=self.organisation.pk)
 
     def definitions_for(self, customers: list[Customer]) -> list[CustomerFieldDefinition]:
         """The definitions, read only when a customer has custom field values: without
