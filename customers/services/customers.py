@@ -95,7 +95,7 @@ def _apply(customer: Customer, cleaned: CleanedCustomer) -> set[str]:
         changed.add("custom_fields")
     if changed:
         _validate(customer)
-        customer.save()
+        customer.save(update_fields=changed)
     return changed
 
 
