@@ -16,9 +16,10 @@ from organisations.querysets import ORGANISATION
 def customer_list(*, organisation: Organisation, filters: Any) -> QuerySet[Customer]:
     """The organisation's customers filtered by the query parameters of `GET /customers`
     (filters, search, ordering); raises ValidationError naming the filter whose value is wrong."""
-    filterset = CustomerFilter(
-        data=filters, queryset=Customer.objects.for_organisation(organisation)
-    )
+    customers = Customer.objects.for_organisation(organisation)
+    if not CustomerFilter.asked_for(filters):
+        return CustomerFilter.defaults(customers)
+    filterset = CustomerFilter(data=filters, queryset=customers)
     if not filterset.is_valid():
         errors = {}
         for name, messages in filterset.errors.items():

@@ -216,3 +216,14 @@ def test_detail_query_count(api, org, django_assert_num_queries):
     with django_assert_num_queries(3):
         response = api.get(f"{URL}/C1")
     assert response.json()["data"]["connectionCounts"]["total"] == 4
+
+
+@pytest.mark.parametrize("params", [{}, {"page": "2", "pageSize": "5"}, {"cursor": ""}, {"x": "1"}])
+def test_without_a_filter_the_list_is_the_filtersets_without_its_form(org, params):
+    from customers.filters import CustomerFilter
+    from customers.selectors import customer_list
+
+    customers = Customer.objects.for_organisation(org)
+    through_form = CustomerFilter(data=params, queryset=customers)
+    assert through_form.is_valid()
+    assert str(customer_list(organisation=org, filters=params).query) == str(through_form.qs.query)
