@@ -16,7 +16,7 @@ It prints req/s, p99 and the ratio API / bare. Data: 100,000 customers in Postgr
 `apt-get install -y wrk`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kyc_apiperf_bench \\
-        .venv/bin/python bench/api.py [--seconds 5] [--rounds 2] [--connections 4]
+        .venv/bin/python bench/api.py [--seconds 5] [--rounds 2] [--connections 4] [--only detail,pages]
 """
 
 import argparse
@@ -297,6 +297,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved runs per app")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run only the scenarios whose names contain one of these comma-separated words "
+        "(detail, upsert, pages, deep, cursor)",
+    )
     args = parser.parse_args()
     wrk = require_wrk()
     url = os.environ["DATABASE_URL"]
@@ -370,7 +376,10 @@ def main() -> None:
             f"{'scenario':<22}{'API req/s':>11}{'bare req/s':>12}{'ratio':>7}"
             f"{'API p99':>10}{'bare p99':>10}{'p99 ×':>7}"
         )
+        only = {word for word in args.only.split(",") if word}
         for name, (script, bare_script) in scenarios.items():
+            if only and not any(word in name for word in only):
+                continue
             results: dict[str, list[tuple[float, float, int]]] = {"api": [], "bare": []}
             for round_ in range(args.rounds + 1):  # round 0 warms both up, uncounted
                 for which, base, path in (
