@@ -16,7 +16,8 @@ It prints req/s, p99 and the ratio API / bare. Data: 100,000 customers in Postgr
 `apt-get install -y wrk`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kyc_apiperf_bench \\
-        .venv/bin/python bench/api.py [--seconds 5] [--rounds 2] [--connections 4] [--only detail,pages]
+        .venv/bin/python bench/api.py [--seconds 5] [--rounds 2] [--connections 4] \\
+        [--only detail,pages]
 """
 
 import argparse
