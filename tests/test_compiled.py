@@ -83,3 +83,25 @@ def test_every_value_is_given_and_no_other(org):
         query.run(reference_id="P-1")
     with pytest.raises(TypeError, match="was given"):
         query.run(organisation=org.pk, reference_id="P-1", name="x")
+
+
+def test_deferred_fields_stay_deferred(org):
+    PersonFactory(organisation=org, reference_id="P-1", name="Ada")
+    query = CompiledQuery(
+        lambda: (
+            Customer.objects.for_organisation(ORGANISATION)
+            .filter(reference_id=REFERENCE)
+            .only("id", "name")
+        )
+    )
+    (ada,) = query.run(organisation=org.pk, reference_id="P-1")
+    assert ada.name == "Ada"
+    assert "email" in ada.get_deferred_fields() and "name" not in ada.get_deferred_fields()
+
+
+def test_rows_of_the_model_only():
+    query = CompiledQuery(
+        lambda: Customer.objects.filter(reference_id=REFERENCE).select_related("organisation")
+    )
+    with pytest.raises(ValueError, match="rows of its model only"):
+        query.run(reference_id="P-1")
