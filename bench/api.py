@@ -226,6 +226,10 @@ def serve(app: str, chdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             app,
+            # Both apps under the product's server settings (the command line below
+            # overrides some): the same for both, wherever the bench is started from.
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "--chdir",
             str(chdir),
             "--bind",
