@@ -105,3 +105,26 @@ def test_rows_of_the_model_only():
     )
     with pytest.raises(ValueError, match="rows of its model only"):
         query.run(reference_id="P-1")
+
+
+def test_windows_of_rows_and_counts(org, other_org):
+    for n in range(5):
+        PersonFactory(organisation=org, reference_id=f"P-{n}")
+    PersonFactory(organisation=other_org)
+    query = CompiledQuery(
+        lambda: Customer.objects.for_organisation(ORGANISATION).order_by("reference_id")
+    )
+    rows = query.rows(organisation=org.pk)
+    assert [c.reference_id for c in rows[1:3]] == ["P-1", "P-2"]
+    assert [c.reference_id for c in rows[3:]] == ["P-3", "P-4"]
+    assert rows.count() == 5 and rows.count(upto=3) == 3
+    assert query.count(organisation=other_org.pk) == 1
+
+
+def test_no_window_of_a_sliced_or_locking_query(org):
+    sliced = CompiledQuery(lambda: Customer.objects.for_organisation(ORGANISATION)[:2])
+    assert sliced.run(organisation=org.pk) == []
+    with pytest.raises(ValueError, match="windows of rows"):
+        sliced.run(organisation=org.pk, start=1)
+    with pytest.raises(ValueError, match="without a step"):
+        sliced.rows(organisation=org.pk)[0:4:2]

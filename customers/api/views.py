@@ -7,7 +7,7 @@ come back through the output serializers inside the §3 envelope.
 from collections import Counter
 from typing import Any
 
-from django.db.models import OuterRef, StringAgg, Subquery, Value
+from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, Value
 from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -30,6 +30,7 @@ from customers.api.serializers import (
 from customers.models import Customer, CustomerFieldDefinition
 from customers.selectors import (
     customer_list,
+    customer_pages,
     field_definitions_for,
     field_definitions_list,
 )
@@ -46,7 +47,7 @@ from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
-from kycregistry.compiled import CompiledQuery, Param
+from kycregistry.compiled import CompiledQuery, CompiledRows, Param
 from onboarding.services import customer_update_with_connections, customer_upsert_with_connections
 from organisations.querysets import ORGANISATION
 from relations.models import Connection
@@ -124,8 +125,13 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
         },
     )
     def get(self, request: Request) -> Response:
-        customers = customer_list(organisation=self.organisation, filters=request.query_params)
         paginator = CustomerPagination()
+        params = request.query_params
+        customers: QuerySet[Customer] | CompiledRows[Customer]
+        if paginator.by_cursor(request):
+            customers = customer_list(organisation=self.organisation, filters=params)
+        else:
+            customers = customer_pages(organisation=self.organisation, filters=params)
         page = paginator.paginate_queryset(customers, request, view=self)
         page = list(page)
         definitions = self.definitions_for(page)
