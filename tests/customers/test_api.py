@@ -104,6 +104,20 @@ def test_post_existing_reference_updates(api, org):
     assert Customer.objects.get().name == "New Name"
 
 
+def test_an_update_by_upsert_costs_eight_statements(api, org, django_assert_num_queries):
+    """The key's state; the field definitions; in one transaction the customer locked,
+    its UPDATE, its history row and the webhook endpoints (none: nothing written)."""
+    PersonFactory(organisation=org, reference_id="550", name="Old Name")
+    api.get(URL)  # the key is cached, its lastUsedAt written
+    body = {"name": "New Name", "referenceId": "550", "accountTypeId": 1}
+    # In a test the transaction is a savepoint of the test's: SAVEPOINT ... RELEASE.
+    with django_assert_num_queries(8) as queries:
+        assert api.post(URL, body, format="json").status_code == 200
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    written = ["SELECT", "UPDATE", "INSERT", "SELECT"]  # lock, row, history, endpoints
+    assert statements == ["SELECT", "SELECT", "SAVEPOINT", *written, "RELEASE"]
+
+
 def test_post_seed_004_identity_and_profile(api):
     body = {
         "referenceId": "TR-1",
