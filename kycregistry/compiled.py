@@ -68,9 +68,11 @@ class _Compiled[M: Model]:
         # A window of rows is the SQL with LIMIT/OFFSET after it: not for a query that
         # has its own, nor for FOR UPDATE (which comes after them).
         self.sliceable = not query.is_sliced and not query.select_for_update
-        self.compiler = compiler
-        self.converters = compiler.get_converters(
-            [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        # Column position → (converters, expression), as the compiler applies them.
+        self.converters = list(
+            compiler.get_converters(
+                [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+            ).items()
         )
         self.fields = slice(first, last + 1)
         self.attnames = [column.target.attname for column, _s, _a in compiler.select[self.fields]]
@@ -115,18 +117,22 @@ class CompiledQuery[M: Model]:
         with `start`/`stop`, only those rows (as slicing a queryset would)."""
         compiled = self._compile(using)
         params = self._prepare(compiled.params, using, values)
+        connection = connections[using]
         sql = compiled.sql
         if start or stop is not None:
             if not compiled.sliceable:
                 raise ValueError("This query cannot be read by windows of rows.")
-            sql = f"{sql} {connections[using].ops.limit_offset_sql(start, stop)}"
-        with connections[using].cursor() as cursor:
+            sql = f"{sql} {connection.ops.limit_offset_sql(start, stop)}"
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows: Iterable[Any] = cursor.fetchall()
-        if compiled.converters:
-            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+            rows = cursor.fetchall()
         instances = []
         for row in rows:
+            if compiled.converters:
+                row = list(row)
+                for position, (converters, expression) in compiled.converters:
+                    for converter in converters:
+                        row[position] = converter(row[position], expression, connection)
             instance = compiled.model.from_db(using, compiled.attnames, row[compiled.fields])
             for name, position in compiled.annotations:
                 setattr(instance, name, row[position])
