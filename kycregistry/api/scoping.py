@@ -20,10 +20,12 @@ def request_organisation(request: Request) -> Organisation:
     return api_key.organisation
 
 
+# drf-spectacular reads inherited docstrings: this one is also the OpenAPI description
+# of every operation whose view has none of its own (a change to it changes the schema).
 class ScopedAPIMixin:
     """The base of every API view: the caller's organisation comes from its API key, and
-    every row a view reads is reached through `scoped` or `run_scoped` (or a selector
-    given `self.organisation`), so no view filters by organisation by hand. It also names
+    every row a view reads is reached through `scoped` (or a selector given
+    `self.organisation`), so no view filters by organisation by hand. It also names
     the calling API key as the actor of every write the handler makes (the audit
     record's "who")."""
 
@@ -44,8 +46,9 @@ class ScopedAPIMixin:
         return manager.for_organisation(self.organisation)
 
     def run_scoped(self, query: CompiledQuery[_M], **values: Any) -> list[_M]:
-        """The rows of a compiled query written `for_organisation(ORGANISATION)`
-        (organisations.querysets), for the caller's organisation."""
+        """What `scoped` is to a queryset, for a compiled query (kycregistry.compiled):
+        written `for_organisation(ORGANISATION)` (organisations.querysets), its rows
+        of the caller's organisation."""
         return query.run(organisation=self.organisation.pk, **values)
 
     def get_scoped(self, model: type[_M], not_found: str, **lookup: Any) -> _M:
