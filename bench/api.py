@@ -5,7 +5,8 @@ be done: one query for the API key by its hash, one for the row(s), `json.dumps`
 run under gunicorn with 2 sync workers; `wrk` loads each in turn, interleaved, for:
 
 - detail: GET /customers/{ref} of random customers;
-- upsert: POST /customers of an existing customer (its name changes);
+- upsert: POST /customers of an existing customer (its name changes: every request
+  sends a name not sent before, so the API really writes, as the bare app's UPDATE does);
 - list first pages: GET /customers?page=N, N random in 1..100;
 - list deep pages: random pages in 1..5,000 by OFFSET (both apps), and by `cursor`
   (the API's keyset pagination: the same deep pages, reached by their cursors).
@@ -15,7 +16,8 @@ It prints req/s, p99 and the ratio API / bare. Data: 100,000 customers in Postgr
 `apt-get install -y wrk`).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/kyc_apiperf_bench \\
-        .venv/bin/python bench/api.py [--seconds 5] [--rounds 2] [--connections 4]
+        .venv/bin/python bench/api.py [--seconds 5] [--rounds 2] [--connections 4] \\
+        [--only detail,pages]
 """
 
 import argparse
@@ -113,9 +115,14 @@ wrk.headers["Content-Type"] = "application/json"
 local bodies = {}
 %(bodies)s
 math.randomseed(os.time())
+-- "@N@" in a body becomes a number no earlier request of any run sent.
+local sent = 0
+local run = tostring(os.time())
 request = function()
   if #bodies > 0 then
-    return wrk.format(nil, paths[1], nil, bodies[math.random(#bodies)])
+    sent = sent + 1
+    local body = bodies[math.random(#bodies)]:gsub("@N@", run .. "-" .. sent)
+    return wrk.format(nil, paths[1], nil, body)
   end
   return wrk.format(nil, paths[math.random(#paths)])
 end
@@ -219,6 +226,10 @@ def serve(app: str, chdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             app,
+            # Both apps under the product's server settings (the command line below
+            # overrides some): the same for both, wherever the bench is started from.
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "--chdir",
             str(chdir),
             "--bind",
@@ -291,6 +302,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved runs per app")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run only the scenarios whose names contain one of these comma-separated words "
+        "(detail, upsert, pages, deep, cursor)",
+    )
     args = parser.parse_args()
     wrk = require_wrk()
     url = os.environ["DATABASE_URL"]
@@ -309,7 +326,7 @@ def main() -> None:
         json.dumps(
             {
                 "referenceId": ref,
-                "name": f"Renamed {i}",
+                "name": f"Renamed {i} @N@",
                 "accountTypeId": 2 if int(ref[4:]) % 3 == 0 else 1,
             }
         )
@@ -364,7 +381,10 @@ def main() -> None:
             f"{'scenario':<22}{'API req/s':>11}{'bare req/s':>12}{'ratio':>7}"
             f"{'API p99':>10}{'bare p99':>10}{'p99 ×':>7}"
         )
+        only = {word for word in args.only.split(",") if word}
         for name, (script, bare_script) in scenarios.items():
+            if only and not any(word in name for word in only):
+                continue
             results: dict[str, list[tuple[float, float, int]]] = {"api": [], "bare": []}
             for round_ in range(args.rounds + 1):  # round 0 warms both up, uncounted
                 for which, base, path in (

@@ -6,9 +6,8 @@ workflow."""
 import uuid
 
 from django.db import models
-from simple_history.models import HistoricalRecords
 
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -39,7 +38,7 @@ class ClientRelation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory])
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -67,7 +66,7 @@ class PortalUser(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory])
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -105,7 +104,7 @@ class ServiceProviderRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory])
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["service_provider", "source_id"]

@@ -69,16 +69,30 @@ class CustomerFilter(filters.FilterSet):
         model = Customer
         fields: list[str] = []
 
-    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    @classmethod
+    def asked_for(cls, data: Any) -> bool:
+        """Whether the query parameters `data` name any filter (or an ordering)."""
+        return any(name in data for name in cls.base_filters)
+
+    @staticmethod
+    def defaults(queryset: QuerySet[Any], *, status_given: bool = False) -> QuerySet[Any]:
+        """What every list gets: active customers only (unless `status` was given), in
+        an order stable across pages. With no filter asked for, this is the whole list:
+        no form to build (customers.selectors.customer_list)."""
         # Inactive customers leave the default list; `status` brings them back.
-        if not self.form.cleaned_data.get("status"):
+        if not status_given:
             queryset = queryset.filter(status=CustomerStatus.ACTIVE)
-        queryset = super().filter_queryset(queryset)
         # A stable order for pagination: ties broken by id in the same direction.
         ordering = [str(f) for f in queryset.query.order_by or Customer._meta.ordering or ()]
         if not any(field.lstrip("-") in ("id", "pk") for field in ordering):
             ordering.append("-id" if ordering[0].startswith("-") else "id")
         return queryset.order_by(*ordering)
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return self.defaults(
+            super().filter_queryset(queryset),
+            status_given=bool(self.form.cleaned_data.get("status")),
+        )
 
     def filter_account_type(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         if value.strip() not in ("1", "2"):

@@ -6,11 +6,10 @@ from uuid import UUID
 
 from django.core.validators import MaxValueValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from customers.querysets import CustomerQuerySet
 from customers.text import fold
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -198,8 +197,7 @@ class Customer(models.Model):
 
     objects = CustomerQuerySet.as_manager()
     # History is read per customer (by id); other indexes would only slow writes.
-    history = HistoricalRecords(
-        bases=[AuditedHistory],
+    history = AuditedHistoricalRecords(
         # A level change is recorded (with its reason); the factors behind it are not
         # history: they are recalculated from the rules and the data.
         excluded_fields=[
@@ -292,7 +290,7 @@ class CustomerFieldDefinition(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory])
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["key"]

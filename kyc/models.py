@@ -5,9 +5,8 @@ rescoring job. The score itself lives on the customer (`Customer.risk_score`,
 import uuid
 
 from django.db import models
-from simple_history.models import HistoricalRecords
 
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -82,9 +81,7 @@ class Session(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(
-        bases=[AuditedHistory], no_db_index=["organisation", "customer", "public_id"]
-    )
+    history = AuditedHistoricalRecords(no_db_index=["organisation", "customer", "public_id"])
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -122,7 +119,7 @@ class RiskRules(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory], no_db_index=["organisation"])
+    history = AuditedHistoricalRecords(no_db_index=["organisation"])
 
     class Meta:
         verbose_name = "risk rules"

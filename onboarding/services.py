@@ -3,6 +3,7 @@ and PATCH of the API and the admin, whose payload may carry `connects`), and KYB
 approval (`onboarding.kyb`). Both need customers and connections, so they live above
 both apps."""
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +45,10 @@ def _apply_connects(result: UpsertResult) -> UpsertResult:
     return result
 
 
+def _carries_connects(data: Any) -> bool:
+    return isinstance(data, dict) and "connects" in data
+
+
 def customer_upsert_with_connections(
     *,
     organisation: Organisation,
@@ -54,23 +59,26 @@ def customer_upsert_with_connections(
 ) -> UpsertResult:
     """`customers.services.customer_upsert`, then `connects` (when present) as the full
     replacement of the customer's connections, all in one transaction."""
+    upsert = partial(
+        customer_upsert,
+        organisation=organisation,
+        data=data,
+        only_create=only_create,
+        reject_unknown=reject_unknown,
+        public_id=public_id,
+    )
+    if not _carries_connects(data):
+        return upsert()  # one service, in its own transaction (no savepoint in another)
     with transaction.atomic():
-        return _apply_connects(
-            customer_upsert(
-                organisation=organisation,
-                data=data,
-                only_create=only_create,
-                reject_unknown=reject_unknown,
-                public_id=public_id,
-            )
-        )
+        return _apply_connects(upsert())
 
 
 def customer_update_with_connections(
     *, customer: Customer, data: Any, reject_unknown: bool | None = None
 ) -> UpsertResult:
     """`customers.services.customer_update` (PATCH), then `connects` when present."""
+    update = partial(customer_update, customer=customer, data=data, reject_unknown=reject_unknown)
+    if not _carries_connects(data):
+        return update()
     with transaction.atomic():
-        return _apply_connects(
-            customer_update(customer=customer, data=data, reject_unknown=reject_unknown)
-        )
+        return _apply_connects(update())

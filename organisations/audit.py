@@ -10,10 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.dispatch import receiver
+from simple_history.manager import HistoryManager
+from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
 if TYPE_CHECKING:
@@ -81,6 +84,25 @@ class AuditedHistory(models.Model):
 
     class Meta:
         abstract = True
+
+
+class HistoryManagerMadeOnce(HistoryManager):
+    """simple-history makes the manager class of `instance.history` anew on every access
+    (`Manager.from_queryset` builds a class: ~0.15 ms), and every save reads it to find
+    the history model. Here the class is made once per queryset class."""
+
+    @classmethod
+    @cache
+    def from_queryset(cls, queryset_class: Any, class_name: str | None = None) -> Any:
+        return super().from_queryset(queryset_class, class_name)
+
+
+class AuditedHistoricalRecords(HistoricalRecords):
+    """The history of every model that keeps one: simple-history's, with the audit
+    columns (AuditedHistory) and a history manager class made once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(bases=[AuditedHistory], history_manager=HistoryManagerMadeOnce, **kwargs)
 
 
 def history_stamp(*, reason: str | None = None) -> dict[str, Any]:

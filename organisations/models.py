@@ -6,9 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
 
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -54,7 +53,7 @@ class Organisation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords(bases=[AuditedHistory])
+    history = AuditedHistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -75,7 +74,7 @@ class Membership(models.Model):
 
     objects = OrganisationQuerySet.as_manager()
 
-    history = HistoricalRecords(bases=[AuditedHistory])
+    history = AuditedHistoricalRecords()
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation}"
@@ -104,7 +103,7 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["last_used_at"])
+    history = AuditedHistoricalRecords(excluded_fields=["last_used_at"])
 
     class Meta:
         verbose_name = "API key"

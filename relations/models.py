@@ -1,9 +1,8 @@
 from decimal import Decimal
 
 from django.db import models
-from simple_history.models import HistoricalRecords
 
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -58,8 +57,8 @@ class Connection(models.Model):
 
     objects = OrganisationQuerySet.as_manager()
     # History is read per connection (by id); other indexes would only slow writes.
-    history = HistoricalRecords(
-        bases=[AuditedHistory], no_db_index=["organisation", "customer", "connected_customer"]
+    history = AuditedHistoricalRecords(
+        no_db_index=["organisation", "customer", "connected_customer"]
     )
 
     class Meta:

@@ -7,10 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.tasks import TaskResult
-from simple_history.models import HistoricalRecords
 
 from kycregistry.jobs import Job, JobStatus
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 
@@ -57,8 +56,7 @@ class Watchlist(Job):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(
-        bases=[AuditedHistory],
+    history = AuditedHistoricalRecords(
         excluded_fields=["line_errors", "file", "lease_expires_at", "task_id"],
         no_db_index=["organisation", "uploaded_by", "api_key"],
     )
@@ -170,9 +168,7 @@ class ScreeningHit(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    history = HistoricalRecords(
-        bases=[AuditedHistory], no_db_index=["organisation", "customer", "party", "entry"]
-    )
+    history = AuditedHistoricalRecords(no_db_index=["organisation", "customer", "party", "entry"])
 
     class Meta:
         ordering = ["-score", "id"]

@@ -13,9 +13,8 @@ import uuid
 from typing import Any
 
 from django.db import models
-from simple_history.models import HistoricalRecords
 
-from organisations.audit import AuditedHistory
+from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
@@ -78,8 +77,7 @@ class Endpoint(models.Model):
 
     objects = OrganisationQuerySet.as_manager()
     # Secrets never go to history: it is readable by every analyst of the organisation.
-    history = HistoricalRecords(
-        bases=[AuditedHistory],
+    history = AuditedHistoricalRecords(
         excluded_fields=["secret", "previous_secret", "previous_secret_expires_at"],
     )
 

@@ -7,7 +7,7 @@ come back through the output serializers inside the API's envelope.
 from collections import Counter
 from typing import Any
 
-from django.db.models import OuterRef, StringAgg, Subquery, Value
+from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, Value
 from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -30,7 +30,9 @@ from customers.api.serializers import (
 from customers.models import Customer, CustomerFieldDefinition
 from customers.selectors import (
     customer_list,
+    customer_pages,
     field_definitions_for,
+    field_definitions_list,
 )
 from customers.services import (
     FIELD_NOT_FOUND_MESSAGE,
@@ -45,7 +47,9 @@ from kycregistry.api.pagination import PagePagination
 from kycregistry.api.responses import envelope
 from kycregistry.api.schema import AUTH_ERRORS, envelope_schema, error_response
 from kycregistry.api.scoping import ScopedAPIMixin
+from kycregistry.compiled import CompiledQuery, CompiledRows, Param
 from onboarding.services import customer_update_with_connections, customer_upsert_with_connections
+from organisations.querysets import ORGANISATION
 from relations.models import Connection
 
 NOT_FOUND = {404: error_response('"Customer not found" (also another organisation\'s).')}
@@ -67,7 +71,7 @@ class FieldPagination(PagePagination):
 
 class CustomerViewMixin(CustomerScopedMixin):
     def definitions(self) -> list[CustomerFieldDefinition]:
-        return list(field_definitions_for(organisation=self.organisation))
+        return field_definitions_list(organisation_id=self.organisation.pk)
 
     def definitions_for(self, customers: list[Customer]) -> list[CustomerFieldDefinition]:
         """The definitions, read only when a customer has custom field values: without
@@ -121,8 +125,13 @@ class CustomerListView(CustomerViewMixin, APIView):  # type: ignore[misc]
         },
     )
     def get(self, request: Request) -> Response:
-        customers = customer_list(organisation=self.organisation, filters=request.query_params)
         paginator = CustomerPagination()
+        params = request.query_params
+        customers: QuerySet[Customer] | CompiledRows[Customer]
+        if paginator.by_cursor(request):
+            customers = customer_list(organisation=self.organisation, filters=params)
+        else:
+            customers = customer_pages(organisation=self.organisation, filters=params)
         page = paginator.paginate_queryset(customers, request, view=self)
         page = list(page)
         definitions = self.definitions_for(page)
@@ -179,6 +188,18 @@ def _by_role(roles: str | None) -> dict[str, int]:
     return dict(sorted(Counter(roles.split(",")).items())) if roles else {}
 
 
+# The detail's one query: the customer with the roles of its connections, so the
+# connection counts come with it (one query, not two), compiled once per process.
+CUSTOMER_WITH_ROLES = CompiledQuery(
+    lambda: (
+        Customer.objects.for_organisation(ORGANISATION)
+        .filter(reference_id=Param("reference_id", Customer._meta.get_field("reference_id")))
+        .annotate(own_roles=_roles_of("customer"), held_roles=_roles_of("connected_customer"))
+        .order_by()[:1]
+    )
+)
+
+
 def connection_counts_of(customer: Customer) -> dict[str, Any]:
     """relations.selectors.connection_counts, from the roles read with the customer
     (a test compares them)."""
@@ -198,16 +219,10 @@ class CustomerDetailView(CustomerViewMixin, APIView):  # type: ignore[misc]
         responses={200: CUSTOMER_DETAIL, **AUTH_ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, reference_id: str) -> Response:
-        # The connection counts come in the customer's query: one query, not two.
-        customer = (
-            self.scoped(Customer)
-            .filter(reference_id=reference_id)
-            .annotate(own_roles=_roles_of("customer"), held_roles=_roles_of("connected_customer"))
-            .order_by()
-            .first()
-        )
-        if customer is None:
+        found = self.run_scoped(CUSTOMER_WITH_ROLES, reference_id=reference_id)
+        if not found:
             raise Http404(CUSTOMER_NOT_FOUND)
+        customer = found[0]
         data = self.customer_data(customer, connectionCounts=connection_counts_of(customer))
         return envelope(data, "Customer fetched successfully")
 

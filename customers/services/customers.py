@@ -28,6 +28,7 @@ from customers.models import (
     OnboardingStatus,
     draw_client_numbers,
 )
+from customers.selectors import field_definitions_list
 from customers.validation import (
     CleanedCustomer,
     clean_customer,
@@ -36,8 +37,10 @@ from customers.validation import (
     require_object,
 )
 from kycregistry import events
+from kycregistry.compiled import CompiledQuery, Param
 from organisations.audit import current_actor
 from organisations.models import Organisation
+from organisations.querysets import ORGANISATION
 
 # A create can lose a race for its referenceId (→ update) or, rarely, for its random
 # client number (→ new number); a handful of rounds is plenty.
@@ -63,7 +66,7 @@ class UpsertResult:
 def field_definitions(*, organisation: Organisation) -> dict[str, CustomerFieldDefinition]:
     return {
         definition.key: definition
-        for definition in CustomerFieldDefinition.objects.for_organisation(organisation)
+        for definition in field_definitions_list(organisation_id=organisation.pk)
     }
 
 
@@ -73,8 +76,10 @@ def _reject_unknown(organisation: Organisation, reject_unknown: bool | None) -> 
 
 def _validate(customer: Customer) -> None:
     # Uniqueness (referenceId, client number) is the database's job: a Python check
-    # would race, and the create path turns the IntegrityError into an update.
-    customer.full_clean(validate_unique=False, validate_constraints=False)
+    # would race, and the create path turns the IntegrityError into an update. The
+    # organisation is the caller's, set here, not read from the payload: checking that
+    # it exists would be a query per write.
+    customer.full_clean(exclude=["organisation"], validate_unique=False, validate_constraints=False)
 
 
 def _apply(customer: Customer, cleaned: CleanedCustomer) -> set[str]:
@@ -90,7 +95,7 @@ def _apply(customer: Customer, cleaned: CleanedCustomer) -> set[str]:
         changed.add("custom_fields")
     if changed:
         _validate(customer)
-        customer.save()
+        customer.save(update_fields=changed)
     return changed
 
 
@@ -111,13 +116,20 @@ def customers_touch(*, ids: Collection[int]) -> datetime:
     return now
 
 
-def _locked(organisation: Organisation, reference_id: str) -> Customer | None:
-    return (
+# The upsert's lock of the customer it updates, compiled once (kycregistry.compiled).
+LOCKED_BY_REFERENCE = CompiledQuery(
+    lambda: (
         Customer.objects.select_for_update()
-        .for_organisation(organisation)
-        .filter(reference_id=reference_id)
-        .first()
+        .for_organisation(ORGANISATION)
+        .filter(reference_id=Param("reference_id", Customer._meta.get_field("reference_id")))
+        .order_by()
     )
+)
+
+
+def _locked(organisation: Organisation, reference_id: str) -> Customer | None:
+    found = LOCKED_BY_REFERENCE.run(organisation=organisation.pk, reference_id=reference_id)
+    return found[0] if found else None
 
 
 def customer_upsert(

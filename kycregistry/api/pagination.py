@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cached_property, reduce
 from operator import and_, or_
@@ -34,12 +35,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kycregistry.api.responses import envelope
+from kycregistry.compiled import CompiledRows
 
 
-def planner_estimate(queryset: QuerySet[Any]) -> int:
-    """The number of rows PostgreSQL's planner expects `queryset` to return."""
-    sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
+def planner_estimate(db: str, sql: str, params: Sequence[Any]) -> int:
+    """The number of rows PostgreSQL's planner expects the query `sql` to return."""
+    with connections[db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         (plan,) = cursor.fetchone()
     if isinstance(plan, str):
@@ -55,28 +56,49 @@ ESTIMATE_SECONDS = 10.0
 _estimates: dict[tuple[str, str, tuple[Any, ...]], tuple[float, int]] = {}
 
 
+class _QuerySetRows:
+    """A queryset counted as CompiledRows are (kycregistry.compiled)."""
+
+    def __init__(self, queryset: QuerySet[Any]) -> None:
+        self.queryset = queryset.order_by()
+        self.db = queryset.db
+
+    def count(self, *, upto: int | None = None) -> int:
+        return (self.queryset if upto is None else self.queryset[:upto]).count()
+
+    def keys_sql(self) -> tuple[str, Sequence[Any]]:
+        return self.queryset.query.sql_with_params()
+
+
 class CappedCountPaginator(Paginator):
+    """Pages of a queryset, or of a compiled query's rows (`CompiledRows`: a list read
+    on every request, compiled once), counted up to KYC_EXACT_COUNT_LIMIT."""
+
     @cached_property
     def counted(self) -> tuple[int, bool]:
         """(the number of rows, whether it is exact)."""
-        if not isinstance(self.object_list, QuerySet):
+        rows: _QuerySetRows | CompiledRows[Any]
+        if isinstance(self.object_list, QuerySet):
+            rows = _QuerySetRows(self.object_list)
+        elif isinstance(self.object_list, CompiledRows):
+            rows = self.object_list
+        else:
             return len(self.object_list), True
-        queryset = self.object_list.order_by()
         limit = settings.KYC_EXACT_COUNT_LIMIT
-        postgresql = connections[queryset.db].vendor == "postgresql"
+        postgresql = connections[rows.db].vendor == "postgresql"
         key: tuple[str, str, tuple[Any, ...]] | None = None
         if postgresql:
-            sql, params = queryset.query.sql_with_params()
-            key = (queryset.db, sql, tuple(params))
+            sql, params = rows.keys_sql()
+            key = (rows.db, sql, tuple(params))
             kept = _estimates.get(key)
             if kept is not None and kept[0] > time.monotonic():
                 return kept[1], False
-        capped = queryset[: limit + 1].count()
+        capped = rows.count(upto=limit + 1)
         if capped <= limit:
             return capped, True
         if not postgresql or key is None:
-            return queryset.count(), True
-        estimate = max(limit + 1, planner_estimate(queryset))
+            return rows.count(), True
+        estimate = max(limit + 1, planner_estimate(*key))
         if estimate > max(limit * ESTIMATE_MARGIN, ESTIMATE_TRUSTED_FROM):
             if len(_estimates) > 1000:
                 _estimates.clear()
@@ -213,9 +235,13 @@ class PagePagination(PageNumberPagination):
     next_cursor: str | None = None
     cursor_mode = False
 
+    def by_cursor(self, request: Request) -> bool:
+        """Whether the request reads a page by cursor (a queryset is needed then)."""
+        return self.cursor_query_param in request.query_params
+
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
         self._positive_int(request, self.page_query_param)
-        if self.cursor_query_param in request.query_params:
+        if self.by_cursor(request):
             return self.paginate_by_cursor(queryset, request)
         try:
             return super().paginate_queryset(queryset, request, view)

@@ -216,3 +216,34 @@ def test_detail_query_count(api, org, django_assert_num_queries):
     with django_assert_num_queries(3):
         response = api.get(f"{URL}/C1")
     assert response.json()["data"]["connectionCounts"]["total"] == 4
+
+
+@pytest.mark.parametrize("params", [{}, {"page": "2", "pageSize": "5"}, {"cursor": ""}, {"x": "1"}])
+def test_without_a_filter_the_list_is_the_filtersets_without_its_form(org, params):
+    from customers.filters import CustomerFilter
+    from customers.selectors import customer_list
+
+    customers = Customer.objects.for_organisation(org)
+    through_form = CustomerFilter(data=params, queryset=customers)
+    assert through_form.is_valid()
+    assert str(customer_list(organisation=org, filters=params).query) == str(through_form.qs.query)
+
+
+def test_the_compiled_default_list_is_customer_lists(org, other_org):
+    """Pages by number of the list without a filter read a compiled query: the same
+    rows in the same order (ties on createdAt broken by id), active ones only."""
+    from django.utils import timezone
+
+    from customers.selectors import customer_list, customer_pages
+
+    moment = timezone.now()
+    for n in range(7):
+        PersonFactory(organisation=org, status="inactive" if n % 3 == 0 else "active")
+    Customer.objects.filter(organisation=org).update(created_at=moment)  # all tied
+    PersonFactory(organisation=other_org)
+    rows = customer_pages(organisation=org, filters={})
+    expected = [c.pk for c in customer_list(organisation=org, filters={})]
+    assert len(expected) == 4
+    assert [c.pk for c in rows[0:100]] == expected
+    assert [c.pk for c in rows[1:3]] == expected[1:3]
+    assert rows.count() == 4 and rows.count(upto=2) == 2

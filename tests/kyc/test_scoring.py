@@ -12,7 +12,12 @@ from kyc.scoring import COPY_FROM, customers_rescore
 from kyc.services import customer_rescore
 from kycregistry import events
 from relations.models import Role
-from tests.factories import CompanyFactory, ConnectionFactory, PersonFactory
+from tests.factories import (
+    CompanyFactory,
+    ConnectionFactory,
+    FieldDefinitionFactory,
+    PersonFactory,
+)
 from tests.kyc.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +267,40 @@ def test_large_sets_take_the_bulk_path_with_history_and_creation_rows(org, set_r
     stored = Customer.objects.filter(pk__in=ids).values_list("risk_factors", flat=True)
     expected = [{"code": "country", "description": "Country FR (France)", "points": 30}]
     assert all(factors == expected for factors in stored)
+
+
+# Each column a factor reads (kyc.reactions.SCORED_FIELDS), changed through the upsert;
+# accountTypeId cannot change once set.
+SCORED_CHANGES = {
+    "country": {"identity": {"legalName": "Acme Ltd", "country": "IR"}},
+    "address": {"profile": {"registrationAddress": {"country": "IR", "city": "Tehran"}}},
+    "custom_fields": {"industry": "crypto"},
+}
+
+
+@pytest.mark.parametrize("change", SCORED_CHANGES.values(), ids=SCORED_CHANGES.keys())
+def test_a_change_of_a_scoring_input_rescores_the_customer(org, set_rules, change):
+    set_rules(countries={"IR": 50}, customFields={"industry": {"crypto": 50}})
+    FieldDefinitionFactory(organisation=org, key="industry")
+    base = {"referenceId": "C1", "name": "Acme Ltd", "accountTypeId": 2}
+    customer_upsert(organisation=org, data=base)
+    result = customer_upsert(organisation=org, data={**base, **change})
+    stored = Customer.objects.get(pk=result.customer.pk)
+    assert (stored.risk_score, stored.risk_score_name) == (50, "High risk")
+    assert (result.customer.risk_score, result.customer.risk_score_name) == (50, "High risk")
+
+
+def test_a_change_of_other_fields_does_not_rescore(org, set_rules):
+    set_rules(countries={"IR": 50})
+    base = {"referenceId": "C1", "name": "Acme Ltd", "accountTypeId": 2}
+    first = customer_upsert(organisation=org, data=base).customer
+    scored_at = Customer.objects.get(pk=first.pk).risk_calculated_at
+    change = {
+        "name": "Acme Holdings Ltd",
+        "externalId": "X-1",
+        "profile": {"email": "ops@acme.example", "phone": "+441234567890"},
+    }
+    customer_upsert(organisation=org, data={**base, **change})
+    stored = Customer.objects.get(pk=first.pk)
+    assert (stored.name, stored.email) == ("Acme Holdings Ltd", "ops@acme.example")
+    assert stored.risk_calculated_at == scored_at

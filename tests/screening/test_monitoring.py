@@ -140,6 +140,20 @@ def test_a_renamed_monitored_customer_is_rescreened(org, django_capture_on_commi
     assert Customer.objects.get(pk=person.pk).last_screening_date > T0
 
 
+def test_a_renamed_customer_not_monitored_is_not_looked_up_again(
+    org, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """The writer's instance, read under its lock, says it is not monitored."""
+    from customers.services import customer_update
+
+    person = PersonFactory(organisation=org, name="Ivan Harmless")
+    with django_capture_on_commit_callbacks() as callbacks:
+        customer_update(customer=person, data={"name": "Sergei Petrov"})
+    with django_assert_num_queries(0):
+        for callback in callbacks:
+            callback()
+
+
 @override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
 def test_the_schedule_enqueues_itself_once():
     from django.tasks import task_backends
