@@ -20,6 +20,17 @@ RISK_NAMES = {
     **{name.split()[0].lower(): name for name in RiskLevel.values},
 }
 STATUS_ALL = "all"
+# Parameters whose empty value is refused (search and ordering may be empty: no filter).
+VALUE_REQUIRED = (
+    "accountTypeId",
+    "status",
+    "riskScoreName",
+    "onboardingStatus",
+    "monitored",
+    "country",
+    "createdAfter",
+    "createdBefore",
+)
 
 
 def _moment(name: str, value: str, *, end_of_day: bool) -> datetime:
@@ -89,6 +100,11 @@ class CustomerFilter(filters.FilterSet):
         return queryset.order_by(*ordering)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # django-filter skips a parameter sent empty; these take only the values their
+        # method accepts, so an empty one is refused with the message the method gives.
+        for name in VALUE_REQUIRED:
+            if name in self.data and not self.data[name].strip():
+                getattr(self, self.filters[name].method)(queryset, name, "")
         return self.defaults(
             super().filter_queryset(queryset),
             status_given=bool(self.form.cleaned_data.get("status")),

@@ -30,7 +30,7 @@ def endpoint_get(*, organisation: Organisation, endpoint_id: Any) -> Endpoint:
 def deliveries_for(*, endpoint: Endpoint, status: str | None = None) -> QuerySet[Delivery]:
     """The endpoint's delivery log, newest first, optionally of one status."""
     deliveries = Delivery.objects.filter(endpoint=endpoint).order_by("-id")
-    if status:
+    if status is not None:
         if status not in DeliveryStatus.values:
             raise ValidationError(
                 {"status": [f"Must be one of: {', '.join(DeliveryStatus.values)}."]}

@@ -111,6 +111,31 @@ def test_created_filters(api, org):
             "Must be an ISO 8601 date or datetime, e.g. 2025-06-27 (got '2025-13-45').",
         ),
         ({"search": "x" * 201}, "search", "At most 200 characters allowed."),
+        # Sent empty: refused as any other value these do not take.
+        ({"accountTypeId": ""}, "accountTypeId", "Must be 1 (Person) or 2 (Company)."),
+        ({"status": " "}, "status", "Must be one of: active, inactive, all."),
+        (
+            {"riskScoreName": ""},
+            "riskScoreName",
+            "Must be one of: Low risk, Medium risk, High risk.",
+        ),
+        (
+            {"onboardingStatus": ""},
+            "onboardingStatus",
+            "Must be one of: PENDING, APPROVED, REJECTED.",
+        ),
+        ({"monitored": ""}, "monitored", "Must be true or false."),
+        ({"country": ""}, "country", "Must be an ISO 3166-1 alpha-2 country code (got '')."),
+        (
+            {"createdAfter": ""},
+            "createdAfter",
+            "Must be an ISO 8601 date or datetime, e.g. 2025-06-27 (got '').",
+        ),
+        (
+            {"createdBefore": ""},
+            "createdBefore",
+            "Must be an ISO 8601 date or datetime, e.g. 2025-06-27 (got '').",
+        ),
         (
             {"ordering": "password"},
             "ordering",

@@ -190,6 +190,9 @@ def test_delivery_log_filters_by_status(api, org, django_assert_num_queries):
     bad = api.get(f"{URL}/{endpoint.pk}/deliveries?status=lost")
     assert bad.status_code == 400
     assert bad.json()["message"] == "status: Must be one of: pending, delivered, failed."
+    empty = api.get(f"{URL}/{endpoint.pk}/deliveries?status=")
+    assert empty.status_code == 400
+    assert empty.json()["message"] == "status: Must be one of: pending, delivered, failed."
 
 
 def test_retry_sends_again_with_the_same_webhook_id(
