@@ -21,13 +21,13 @@ from django.utils import timezone
 from imports.guards import UploadRejected, inspect_upload
 from imports.importer import (
     CONNECTS,
+    WRITTEN,
     FileIndex,
     Importer,
     ImportFailed,
     LinkPlan,
-    Owner,
     Plan,
-    Row,
+    due_row,
 )
 from imports.models import BulkUpload, RowOutcome, UploadPhase, UploadStatus, imported_so_far
 from imports.reader import batch_rows, start_reading, start_scanning
@@ -47,8 +47,6 @@ CONCURRENT_CHANGE = (
     "Some customers changed while the file was being imported ({refs}), three times in a row."
 )
 RETRIES = 3
-# Outcomes of rows whose customer is written (or found as the file says).
-WRITTEN = frozenset({RowOutcome.CREATED, RowOutcome.UPDATED, RowOutcome.UNCHANGED})
 
 
 def bulk_upload_create(
@@ -174,8 +172,7 @@ def _import(*, upload: BulkUpload, lease: jobs.Lease) -> None:
                 total=index.total,
                 verdict=scanning.verdict,
             )
-            run.customers(reading.batches())
-            run.connections()
+            run.write(reading.batches())
             run.complete()
     finally:
         reading.cancel()
@@ -239,13 +236,13 @@ def _writer(enabled: bool) -> Iterator[Callable[[Callable[[], None]], None] | No
 
 
 class _Run:
-    """One attempt at an upload: the customer phase (batches of rows: validated,
-    written, committed with the checkpoint), then the connection phase (batches of the
-    rows with `connects`, once every customer of the file is written), then the
-    completion. Each batch commits in one transaction with the job's checkpoint, its
-    rows' outcomes and errors and the counts; its events are announced in it (so
-    reactions see committed batches only). A batch whose customers changed under it
-    (another writer) is planned again."""
+    """One attempt at an upload: its batches of rows, each validated, written and
+    committed with the job's checkpoint, its rows' outcomes and errors and the counts,
+    then the completion. A batch writes its customers and the connections due in it
+    (imports.importer: those of its rows whose connections name no later row, and
+    those of earlier rows that waited for one of its rows). Its events are announced in
+    its transaction (so reactions see committed batches only). A batch whose customers
+    changed under it (another writer) is planned again."""
 
     def __init__(
         self,
@@ -261,13 +258,14 @@ class _Run:
         self.lease = lease
         self.importer = importer
         self.total = total
-        resuming = upload.phase in (UploadPhase.CUSTOMERS, UploadPhase.CONNECTIONS)
+        resuming = upload.phase == UploadPhase.CUSTOMERS
         self.outcomes = upload.outcomes if resuming else ""
         self.errors: list[dict[str, Any]] = list(upload.row_errors) if self.outcomes else []
-        self.linked = upload.connections_checkpoint if self.outcomes else 0
         self.resumed = len(self.outcomes)  # data rows an earlier attempt committed
-        self.owners: list[Owner] = []
         self.batches = 0
+        # Plans made before a batch was planned again are made again too (they read
+        # what it changed); counted here.
+        self.replans = 0
         self.reason = f"Bulk upload #{upload.pk}"
 
     def _save(self, outcomes: str, errors: list[dict[str, Any]], **fields: Any) -> None:
@@ -282,131 +280,82 @@ class _Run:
         self.batches += 1
         _batch_committed(self.upload.pk, phase, self.batches)
 
-    # -- customers ---------------------------------------------------------------------
-
-    def customers(self, batches: Iterator[list[list[Any]]]) -> None:
+    def write(self, batches: Iterator[list[list[Any]]]) -> None:
         offset = 0
         with _writer(overlap()) as write:
             for values in batches:
                 end = offset + len(values)
                 if offset < self.resumed:  # committed by an earlier attempt: not again
                     done = min(end, self.resumed) - offset
-                    self._resume(self.importer.rows(values[:done], offset))
+                    rows = self.importer.rows(values[:done], offset)
+                    outcomes = self.outcomes[offset : offset + done]
+                    self.importer.resume(rows, outcomes, linked_through=self.resumed + 1)
                     values, offset = values[done:], offset + done
                 if values:
                     if write is None:
-                        self._customer_batch(values, offset)
+                        self._batch(values, offset)
                     else:
+                        replans = self.replans
                         plan = self.importer.plan(self.importer.rows(values, offset))
-                        write(partial(self._customer_batch, values, offset, plan))
+                        write(partial(self._batch, values, offset, plan, replans))
                 offset = end
 
-    def _resume(self, rows: list[Row]) -> None:
-        """The rows of a batch an earlier attempt committed: only their connections
-        may be left to write."""
-        for row in rows:
-            position = row.number - 2
-            if position >= self.linked and self.outcomes[position] in WRITTEN:
-                owner = self.importer.owner_of(row)
-                if owner is not None:
-                    self.owners.append(owner)
-
-    def _customer_batch(
-        self, values: list[list[Any]], offset: int, planned: Plan | None = None
+    def _batch(
+        self,
+        values: list[list[Any]],
+        offset: int,
+        planned: Plan | None = None,
+        replans: int = 0,
     ) -> None:
-        """Write (and plan, unless `planned`) one batch of customers, and commit it."""
+        """Write (and plan, unless `planned`) one batch, and commit it."""
         changed: ConcurrentChange | None = None
+        if planned is not None and replans != self.replans:
+            self.importer.forget(planned)  # planned before an earlier batch was again
+            planned = None
         for _ in range(RETRIES):
             try:
                 with transaction.atomic():
-                    plan = planned or self.importer.plan(self.importer.rows(values, offset))
-                    planned = None  # planned again if it changed under it
+                    plan = planned or self._plan_again(values, offset)
+                    planned = None
                     self.verdict()
                     self.lease.check()
-                    PlanWriter(
+                    customers = PlanWriter(
                         plan=plan,
                         organisation_id=self.upload.organisation_id,
                         change_reason=self.reason,
+                    )
+                    customers.write()
+                    self.importer.written(plan, customers.now)
+                    LinkWriter(
+                        plan=plan.links,
+                        customer_ids=self.importer.index.customer_ids,
+                        organisation_id=self.upload.organisation_id,
+                        change_reason=self.reason,
                     ).write()
-                    outcomes = self.outcomes + plan.outcomes()
-                    errors = self.errors + plan.row_errors()
+                    outcomes = _linked_outcomes(self.outcomes + plan.outcomes(), plan.links)
+                    errors = self.errors + plan.row_errors() + _link_errors(plan.links)
                     committed = len(outcomes) - outcomes.count(RowOutcome.BLANK)
                     self._save(
-                        outcomes,
-                        errors,
-                        phase=UploadPhase.CUSTOMERS,
-                        processed_rows=committed * 4 // 5,
+                        outcomes, errors, phase=UploadPhase.CUSTOMERS, processed_rows=committed
                     )
             except ConcurrentChange as exc:
                 changed = exc
+                self.importer.forget(plan)
+                self.importer.refresh(plan.links)
                 continue
+            self.importer.linked(plan.links)
             self.outcomes, self.errors = outcomes, errors
-            self.owners.extend(plan.owners)
             self._committed(UploadPhase.CUSTOMERS)
             return
         assert changed is not None
         raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
 
-    # -- connections -------------------------------------------------------------------
-
-    def connections(self) -> None:
-        size = batch_rows()
-        owners = [owner for owner in self.owners if owner.number - 2 >= self.linked]
-        before = len(self.owners) - len(owners)
-        with _writer(overlap()) as write:
-            for start in range(0, len(owners), size):
-                chunk = owners[start : start + size]
-                done = before + start + len(chunk)
-                share = self.total * done // len(self.owners)
-                progress = self.total * 4 // 5 + share // 5
-                if write is None:
-                    self._link_batch(chunk, progress=progress)
-                else:
-                    plan = self.importer.plan_links(chunk)
-                    write(partial(self._link_batch, chunk, progress=progress, planned=plan))
-
-    def _link_batch(
-        self, owners: list[Owner], *, progress: int, planned: LinkPlan | None = None
-    ) -> None:
-        """Write (and plan, unless `planned`) one batch of connections, and commit it."""
-        changed: ConcurrentChange | None = None
-        checkpoint = owners[-1].number - 1  # data rows up to and including the last owner
-        for _ in range(RETRIES):
-            try:
-                with transaction.atomic():
-                    plan = planned or self.importer.plan_links(owners)
-                    planned = None
-                    self.verdict()
-                    self.lease.check()
-                    LinkWriter(
-                        plan=plan,
-                        organisation_id=self.upload.organisation_id,
-                        change_reason=self.reason,
-                    ).write()
-                    marks = list(self.outcomes)
-                    for owner, _, _ in plan.changed.values():
-                        if marks[owner.number - 2] == RowOutcome.UNCHANGED:
-                            marks[owner.number - 2] = RowOutcome.UPDATED
-                    outcomes = "".join(marks)
-                    errors = self.errors + [
-                        {"row": owner.number, "column": CONNECTS, "message": message}
-                        for owner, message in plan.errors
-                    ]
-                    self._save(
-                        outcomes,
-                        errors,
-                        phase=UploadPhase.CONNECTIONS,
-                        connections_checkpoint=checkpoint,
-                        processed_rows=progress,
-                    )
-            except ConcurrentChange as exc:
-                changed = exc
-                continue
-            self.outcomes, self.errors, self.linked = outcomes, errors, checkpoint
-            self._committed(UploadPhase.CONNECTIONS)
-            return
-        assert changed is not None
-        raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
+    def _plan_again(self, values: list[list[Any]], offset: int) -> Plan:
+        """Plan a batch on the writing thread (every batch before it is committed); the
+        plans made meanwhile are stale."""
+        plan = self.importer.plan(self.importer.rows(values, offset))
+        self.replans += 1
+        return plan
 
     # -- the end ---------------------------------------------------------------------
 
@@ -421,6 +370,22 @@ class _Run:
                     organisation_id=self.upload.organisation_id, upload_id=self.upload.pk
                 )
             )
+
+
+def _linked_outcomes(outcomes: str, links: LinkPlan) -> str:
+    """A row found unchanged whose connections change is updated."""
+    marks = list(outcomes)
+    for owner in links.changed.values():
+        if marks[owner.number - 2] == RowOutcome.UNCHANGED:
+            marks[owner.number - 2] = RowOutcome.UPDATED
+    return "".join(marks)
+
+
+def _link_errors(links: LinkPlan) -> list[dict[str, Any]]:
+    return [
+        {"row": owner.number, "column": CONNECTS, "message": message}
+        for owner, message in links.errors
+    ]
 
 
 def _completed_fields(run: _Run) -> dict[str, Any]:
@@ -462,7 +427,7 @@ def bulk_upload_report(*, upload: BulkUpload) -> bytes:
     reading = start_reading(upload.file.path)
     try:
         header = reading.header()
-        reading.index()
+        index = FileIndex(reading.index())
         names = [str(cell).strip() if cell is not None else "" for cell in header]
         connects = names.index(CONNECTS) if CONNECTS in names else None
         reasons: dict[int, list[str]] = {}
@@ -470,7 +435,12 @@ def bulk_upload_report(*, upload: BulkUpload) -> bytes:
             reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['message']}")
         outcomes = upload.outcomes
         stopped = upload.status != UploadStatus.COMPLETED
-        linked = upload.connections_checkpoint if upload.phase != UploadPhase.DONE else 0
+
+        def not_linked_yet(number: int, cell: Any) -> bool:
+            """A committed row whose connections were due in a batch not committed."""
+            if upload.phase == UploadPhase.CONNECTIONS:  # an upload of an earlier release
+                return number - 2 >= upload.connections_checkpoint
+            return due_row(number, cell, index) > len(outcomes) + 1
 
         def rows() -> Any:
             offset = 0
@@ -489,10 +459,10 @@ def bulk_upload_report(*, upload: BulkUpload) -> bytes:
                     if (
                         stopped
                         and outcome in WRITTEN
-                        and number - 2 >= linked
                         and connects is not None
                         and connects < len(values)
                         and values[connects] not in (None, "")
+                        and not_linked_yet(number, values[connects])
                     ):
                         why = [*why, f"{CONNECTS}: {NOT_LINKED_YET}"]
                     yield number, values, outcome, "; ".join(why)
