@@ -89,6 +89,17 @@ def _formatter(field: models.Field[Any, Any]) -> Callable[[Any], str]:
     return _copy_text
 
 
+def _all_same(values: list[Any]) -> bool:
+    """Whether the values all have the same COPY text: equal and of one type (1, 1.0 and
+    True are equal), and containers only when empty ({"a": 1} equals {"a": True})."""
+    first = values[0]
+    if len(set(map(type, values))) != 1:
+        return False
+    if isinstance(first, dict | list):
+        return not any(values)
+    return values.count(first) == len(values)
+
+
 def _fields(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
     return {f.attname: f for f in model._meta.concrete_fields}
 
@@ -286,19 +297,25 @@ class PostgresBackend(Backend):
         rows: list[dict[str, Any]],
         constants: dict[str, Any],
     ) -> Iterable[str]:
+        # Column by column: a column whose value is the same in every row (most of a
+        # customer's, in a batch of new ones) is formatted once, into the template;
+        # the others through their formatter, mapped over the column (measured: half
+        # the time of formatting each row's cells in turn).
         fields = _fields(model)
         parts: list[str] = []
-        varying: list[tuple[str, Callable[[Any], str]]] = []
+        cells: list[list[str]] = []
         for column in columns:
             if column in constants:
-                parts.append(_copy_text(constants[column]).replace("{", "{{").replace("}", "}}"))
+                values = [constants[column]]
+            else:
+                values = [row.get(column) for row in rows]
+            if _all_same(values):
+                parts.append(_copy_text(values[0]).replace("{", "{{").replace("}", "}}"))
             else:
                 parts.append("{}")
-                varying.append((column, _formatter(fields[column])))
-        template = "\t".join(parts) + "\n"
-        fill = template.format
-        for row in rows:
-            yield fill(*[fmt(row.get(column)) for column, fmt in varying])
+                cells.append(list(map(_formatter(fields[column]), values)))
+        fill = ("\t".join(parts) + "\n").format
+        return map(fill, *cells) if cells else [fill()] * len(rows)
 
     def _allocate(self, model: type[models.Model], count: int) -> list[int]:
         # The sequence is named once and passed as a regclass: resolving it inside the
