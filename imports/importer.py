@@ -552,6 +552,14 @@ class Importer:
 
     def _stamps(self, customer_ids: list[int]) -> dict[int, datetime]:
         """updated_at of the customers `customer_ids` (those that still exist)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, updated_at FROM customers_customer "
+                    "WHERE organisation_id = %s AND id = ANY(%s::bigint[])",
+                    [self.organisation.pk, int_array(customer_ids)],
+                )
+                return dict(cursor.fetchall())
         queryset = Customer.objects.for_organisation(self.organisation)
         return {
             pk: updated_at

@@ -29,7 +29,7 @@ from customers.models import (
     SEARCH_INPUTS,
     Customer,
     draw_client_numbers,
-    new_client_number,
+    new_client_numbers,
     search_text,
 )
 from imports.importer import LinkPlan, Owner, Plan, Row
@@ -40,6 +40,7 @@ from relations.models import Connection
 
 CHUNK = 5000
 _temp_names = itertools.count(1)
+_sequences: dict[str, str] = {}  # table → its id sequence (PostgreSQL)
 _encoder = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -221,7 +222,9 @@ class PostgresBackend(Backend):
         numbers: list[str] = []
         chosen: set[str] = set()
         while len(numbers) < count:
-            candidates = {new_client_number() for _ in range(count - len(numbers))} - chosen
+            # A few more than missing: a draw may repeat itself, or a number be taken.
+            missing = count - len(numbers)
+            candidates = new_client_numbers(missing + missing // 32 + 8) - chosen
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT client_number FROM customers_customer WHERE organisation_id = %s "
@@ -229,8 +232,8 @@ class PostgresBackend(Backend):
                     [organisation_id, text_array(candidates)],
                 )
                 taken = {number for (number,) in cursor.fetchall()}
-            fresh = candidates - taken
-            chosen |= fresh
+            fresh = list(candidates - taken)[:missing]
+            chosen.update(fresh)
             numbers.extend(fresh)
         return numbers
 
@@ -320,9 +323,12 @@ class PostgresBackend(Backend):
     def _allocate(self, model: type[models.Model], count: int) -> list[int]:
         # The sequence is named once and passed as a regclass: resolving it inside the
         # series looked it up per id (5x slower).
+        sequence = _sequences.get(model._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
-            (sequence,) = cursor.fetchone()
+            if sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+                (sequence,) = cursor.fetchone()
+                _sequences[model._meta.db_table] = sequence
             cursor.execute(
                 "SELECT string_agg(nextval(%s::regclass)::text, ',') FROM generate_series(1, %s)",
                 [sequence, count],

@@ -4,9 +4,11 @@ connections changed, is screened again (in a task, once the write has committed)
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import F
 
 from customers.models import Customer
 from kycregistry import events
+from kycregistry.sql import AnyId
 
 # Fields whose change can change a screening result.
 SCREENED_FIELDS = frozenset(
@@ -29,8 +31,8 @@ def _enqueue(organisation_id: UUID, customer_ids: set[int]) -> None:
             pk
             for start in range(0, len(ids), LOOKUP_CHUNK)
             for pk in Customer.objects.filter(
+                AnyId(F("pk"), ids[start : start + LOOKUP_CHUNK]),
                 organisation_id=organisation_id,
-                pk__in=ids[start : start + LOOKUP_CHUNK],
                 monitored=True,
             )
             .order_by("pk")
