@@ -629,9 +629,10 @@ class Importer:
                 row.digest = owner.digest
         return plan
 
-    def written(self, plan: Plan, now: datetime) -> None:
-        """After the batch's customers are written (at `now`): the ids of its new
-        customers, and the updated_at of its owners as the import leaves them."""
+    def prepared(self, plan: Plan, now: datetime) -> None:
+        """The batch's new customers have their ids (drawn before it is written, which
+        stamps them `now`): what the connections that name its rows resolve to, and the
+        updated_at its owners will have."""
         for row in plan.create:
             self.index.customer_ids[row.number - 2] = row.customer_id
         for owner in plan.owners:

@@ -8,6 +8,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +236,15 @@ def _writer(enabled: bool) -> Iterator[Callable[[Callable[[], None]], None] | No
         raise failed[0]
 
 
+@dataclass
+class _Batch:
+    """A planned batch and its writers, prepared."""
+
+    plan: Plan
+    customers: PlanWriter
+    links: LinkWriter
+
+
 class _Run:
     """One attempt at an upload: its batches of rows, each validated, written and
     committed with the job's checkpoint, its rows' outcomes and errors and the counts,
@@ -266,6 +276,9 @@ class _Run:
         # Plans made before a batch was planned again are made again too (they read
         # what it changed); counted here.
         self.replans = 0
+        # The client numbers drawn for batches not committed yet, by first row: a batch
+        # planned meanwhile must not draw them too (the database does not show them).
+        self.drawn: dict[int, frozenset[str]] = {}
         self.reason = f"Bulk upload #{upload.pk}"
 
     def _save(self, outcomes: str, errors: list[dict[str, Any]], **fields: Any) -> None:
@@ -296,42 +309,57 @@ class _Run:
                         self._batch(values, offset)
                     else:
                         replans = self.replans
-                        plan = self.importer.plan(self.importer.rows(values, offset))
-                        write(partial(self._batch, values, offset, plan, replans))
+                        batch = self._prepare(values, offset)
+                        write(partial(self._batch, values, offset, batch, replans))
                 offset = end
+
+    def _prepare(self, values: list[list[Any]], offset: int) -> "_Batch":
+        """Plan a batch and make its writes ready (on the planning thread, when there is
+        a writer thread: what is left for it is the database's work)."""
+        plan = self.importer.plan(self.importer.rows(values, offset))
+        now = timezone.now()
+        customers = PlanWriter(
+            plan=plan,
+            organisation_id=self.upload.organisation_id,
+            change_reason=self.reason,
+            now=now,
+            exclude=set().union(*list(self.drawn.values())),
+        )
+        customers.prepare()
+        self.drawn[offset] = frozenset(customers.numbers)
+        self.importer.prepared(plan, now)
+        links = LinkWriter(
+            plan=plan.links,
+            customer_ids=self.importer.index.customer_ids,
+            organisation_id=self.upload.organisation_id,
+            change_reason=self.reason,
+            now=now,
+        )
+        links.prepare()
+        return _Batch(plan, customers, links)
 
     def _batch(
         self,
         values: list[list[Any]],
         offset: int,
-        planned: Plan | None = None,
+        prepared: "_Batch | None" = None,
         replans: int = 0,
     ) -> None:
-        """Write (and plan, unless `planned`) one batch, and commit it."""
+        """Write (and plan, unless `prepared`) one batch, and commit it."""
         changed: ConcurrentChange | None = None
-        if planned is not None and replans != self.replans:
-            self.importer.forget(planned)  # planned before an earlier batch was again
-            planned = None
+        if prepared is not None and replans != self.replans:
+            self.importer.forget(prepared.plan)  # planned before an earlier batch was again
+            prepared = None
         for _ in range(RETRIES):
             try:
                 with transaction.atomic():
-                    plan = planned or self._plan_again(values, offset)
-                    planned = None
+                    batch = prepared or self._prepare_again(values, offset)
+                    prepared = None
+                    plan = batch.plan
                     self.verdict()
                     self.lease.check()
-                    customers = PlanWriter(
-                        plan=plan,
-                        organisation_id=self.upload.organisation_id,
-                        change_reason=self.reason,
-                    )
-                    customers.write()
-                    self.importer.written(plan, customers.now)
-                    LinkWriter(
-                        plan=plan.links,
-                        customer_ids=self.importer.index.customer_ids,
-                        organisation_id=self.upload.organisation_id,
-                        change_reason=self.reason,
-                    ).write()
+                    batch.customers.write()
+                    batch.links.write()
                     outcomes = _linked_outcomes(self.outcomes + plan.outcomes(), plan.links)
                     errors = self.errors + plan.row_errors() + _link_errors(plan.links)
                     committed = len(outcomes) - outcomes.count(RowOutcome.BLANK)
@@ -340,9 +368,11 @@ class _Run:
                     )
             except ConcurrentChange as exc:
                 changed = exc
-                self.importer.forget(plan)
-                self.importer.refresh(plan.links)
+                self.importer.forget(batch.plan)
+                self.importer.refresh(batch.plan.links)
                 continue
+            finally:
+                self.drawn.pop(offset, None)
             self.importer.linked(plan.links)
             self.outcomes, self.errors = outcomes, errors
             self._committed(UploadPhase.CUSTOMERS)
@@ -350,12 +380,12 @@ class _Run:
         assert changed is not None
         raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
 
-    def _plan_again(self, values: list[list[Any]], offset: int) -> Plan:
+    def _prepare_again(self, values: list[list[Any]], offset: int) -> "_Batch":
         """Plan a batch on the writing thread (every batch before it is committed); the
         plans made meanwhile are stale."""
-        plan = self.importer.plan(self.importer.rows(values, offset))
+        batch = self._prepare(values, offset)
         self.replans += 1
-        return plan
+        return batch
 
     # -- the end ---------------------------------------------------------------------
 

@@ -16,14 +16,14 @@ The caller runs each batch's `PlanWriter.write` (customers), then its
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
-from django.utils import timezone
 
 from customers.models import (
     SEARCH_INPUTS,
@@ -123,13 +123,63 @@ def random_uuids(count: int) -> list[str]:
     ]
 
 
+@dataclass
+class Staged:
+    """New rows of `model` made ready before the transaction that inserts them: their
+    ids drawn, and on PostgreSQL their COPY text made."""
+
+    model: type[models.Model]
+    rows: list[dict[str, Any]]
+    constants: dict[str, Any]
+    lines: list[str] | None = None
+
+    @property
+    def ids(self) -> list[int]:
+        return [row["id"] for row in self.rows]
+
+
 class Backend:
     """Generic (SQLite): the ORM's bulk operations."""
 
-    def client_numbers(self, organisation_id: Any, count: int) -> list[str]:
-        return draw_client_numbers(
-            organisation_id=organisation_id, count=count, candidates_only=True
-        )
+    def client_numbers(
+        self, organisation_id: Any, count: int, exclude: Collection[str] = ()
+    ) -> list[str]:
+        """`count` client numbers free in the organisation and not in `exclude` (those
+        of batches not yet committed)."""
+        numbers: set[str] = set()
+        while len(numbers) < count:
+            drawn = draw_client_numbers(
+                organisation_id=organisation_id, count=count - len(numbers), candidates_only=True
+            )
+            numbers.update(number for number in drawn if number not in exclude)
+        return list(numbers)
+
+    def allocate(self, model: type[models.Model], count: int) -> list[int]:
+        """`count` ids for new rows of `model`, reserved in SQLite's sequence table (in
+        the caller's transaction: SQLite has one writer at a time)."""
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            found = cursor.fetchone()
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {_q(table)}")  # noqa: S608
+            last = max(found[0] if found else 0, cursor.fetchone()[0])
+            if found:
+                cursor.execute(
+                    "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [last + count, table]
+                )
+            else:
+                cursor.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, last + count]
+                )
+        return list(range(last + 1, last + count + 1))
+
+    def stage(
+        self, model: type[models.Model], rows: list[dict[str, Any]], constants: dict[str, Any]
+    ) -> Staged:
+        """Rows to insert with `insert`, their ids drawn (in `row["id"]`)."""
+        for row, pk in zip(rows, self.allocate(model, len(rows)) if rows else [], strict=True):
+            row["id"] = pk
+        return Staged(model, rows, constants)
 
     def locked_stamps(self, ids: list[int]) -> dict[int, Any]:
         """Lock the customers `ids`; their updated_at."""
@@ -161,12 +211,11 @@ class Backend:
             Connection.objects.filter(customer_id__in=customer_ids).values_list("id", "customer_id")
         )
 
-    def insert(
-        self, model: type[models.Model], rows: list[dict[str, Any]], constants: dict[str, Any]
-    ) -> list[int]:
-        objs = [model(**constants, **row) for row in rows]
-        created = model._default_manager.bulk_create(objs, batch_size=1000)
-        ids = [obj.pk for obj in created]
+    def insert(self, staged: Staged) -> list[int]:
+        model, constants = staged.model, staged.constants
+        objs = [model(**constants, **row) for row in staged.rows]
+        model._default_manager.bulk_create(objs, batch_size=1000)
+        ids = staged.ids
         # bulk_create stamps auto_now fields with its own clock; keep the writer's (an
         # import digest holds while import_digest_at equals updated_at).
         stamps = {
@@ -217,7 +266,9 @@ class PostgresBackend(Backend):
     # The same queries with one array parameter: thousands of bound values (IN) cost
     # ~100 ms a batch of 5,000 (measured).
 
-    def client_numbers(self, organisation_id: Any, count: int) -> list[str]:
+    def client_numbers(
+        self, organisation_id: Any, count: int, exclude: Collection[str] = ()
+    ) -> list[str]:
         """`draw_client_numbers`, asking about the candidates in one array."""
         numbers: list[str] = []
         chosen: set[str] = set()
@@ -225,6 +276,7 @@ class PostgresBackend(Backend):
             # A few more than missing: a draw may repeat itself, or a number be taken.
             missing = count - len(numbers)
             candidates = new_client_numbers(missing + missing // 32 + 8) - chosen
+            candidates.difference_update(exclude)
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT client_number FROM customers_customer WHERE organisation_id = %s "
@@ -320,7 +372,7 @@ class PostgresBackend(Backend):
         fill = ("\t".join(parts) + "\n").format
         return map(fill, *cells) if cells else [fill()] * len(rows)
 
-    def _allocate(self, model: type[models.Model], count: int) -> list[int]:
+    def allocate(self, model: type[models.Model], count: int) -> list[int]:
         # The sequence is named once and passed as a regclass: resolving it inside the
         # series looked it up per id (5x slower).
         sequence = _sequences.get(model._meta.db_table)
@@ -336,17 +388,20 @@ class PostgresBackend(Backend):
             (text,) = cursor.fetchone()
             return list(map(int, text.split(",")))
 
-    def insert(
+    def stage(
         self, model: type[models.Model], rows: list[dict[str, Any]], constants: dict[str, Any]
-    ) -> list[int]:
-        if not rows:
-            return []
-        ids = self._allocate(model, len(rows))
-        for row, pk in zip(rows, ids, strict=True):
-            row["id"] = pk
-        columns = list(_fields(model))
-        self._copy(_q(model._meta.db_table), columns, self._lines(model, columns, rows, constants))
-        return ids
+    ) -> Staged:
+        staged = super().stage(model, rows, constants)
+        if rows:
+            staged.lines = list(self._lines(model, list(_fields(model)), rows, constants))
+        return staged
+
+    def insert(self, staged: Staged) -> list[int]:
+        if staged.rows:
+            assert staged.lines is not None
+            model = staged.model
+            self._copy(_q(model._meta.db_table), list(_fields(model)), staged.lines)
+        return staged.ids
 
     def update(
         self,
@@ -422,11 +477,15 @@ class ConcurrentChange(Exception):
 
 
 class _Writer:
-    def __init__(self, *, organisation_id: Any, change_reason: str) -> None:
+    """`prepare()` makes the rows to insert ready (on the planning thread, when the
+    batch is written by another: imports.services); `write()` writes them, in the
+    batch's transaction. `now` stamps the batch's rows."""
+
+    def __init__(self, *, organisation_id: Any, change_reason: str, now: datetime) -> None:
         self.organisation_id = organisation_id
         self.backend = backend()
-        self.now: datetime = timezone.now()
-        self.stamp = {"history_date": self.now, **history_stamp(reason=change_reason)}
+        self.now = now
+        self.stamp = {"history_date": now, **history_stamp(reason=change_reason)}
 
     def _history(self, model: type[models.Model], ids: list[int], history_type: str) -> None:
         self.backend.history(model, ids, {**self.stamp, "history_type": history_type})
@@ -447,11 +506,62 @@ class _Writer:
 
 
 class PlanWriter(_Writer):
-    """The customer phase of one batch (the caller's transaction commits it)."""
+    """The customers of one batch (the caller's transaction commits it)."""
 
-    def __init__(self, *, plan: Plan, organisation_id: Any, change_reason: str) -> None:
-        super().__init__(organisation_id=organisation_id, change_reason=change_reason)
+    def __init__(
+        self,
+        *,
+        plan: Plan,
+        organisation_id: Any,
+        change_reason: str,
+        now: datetime,
+        exclude: Collection[str] = (),
+    ) -> None:
+        super().__init__(organisation_id=organisation_id, change_reason=change_reason, now=now)
         self.plan = plan
+        self.exclude = exclude  # client numbers of batches not yet committed
+        self.numbers: list[str] = []
+        self.new: Staged | None = None
+
+    def prepare(self) -> None:
+        """The new customers' ids (on their rows), client numbers and columns."""
+        rows: list[Row] = self.plan.create
+        varying = {"client_number", "search_text", "import_digest", "public_id"}
+        for row in rows:
+            assert row.state is not None
+            varying.update(row.state)
+        constants = {
+            f.attname: f.get_default()
+            for f in Customer._meta.concrete_fields
+            if not f.primary_key and f.attname not in varying
+        }
+        constants.update(
+            organisation_id=self.organisation_id,
+            created_at=self.now,
+            updated_at=self.now,
+            import_digest_at=self.now,
+        )
+        # A column some rows set (a person's given name) takes its default in the others.
+        defaults = {
+            f.attname: f.get_default()
+            for f in Customer._meta.concrete_fields
+            if not f.primary_key and f.attname in varying
+        }
+        values: list[dict[str, Any]] = []
+        if rows:
+            self.numbers = self.backend.client_numbers(
+                self.organisation_id, len(rows), self.exclude
+            )
+        public_ids = random_uuids(len(rows))
+        for row, number, public_id in zip(rows, self.numbers, public_ids, strict=True):
+            state: dict[str, Any] = {**defaults, **(row.state or {}), "client_number": number}
+            state["public_id"] = public_id
+            state["search_text"] = search_text({**constants, **state})
+            state["import_digest"] = row.digest
+            values.append(state)
+        self.new = self.backend.stage(Customer, values, constants)
+        for row, pk in zip(rows, self.new.ids, strict=True):
+            row.customer_id = pk
 
     def write(self) -> None:
         self._check_unchanged()
@@ -478,42 +588,10 @@ class PlanWriter(_Writer):
 
     def _create_customers(self) -> list[int]:
         """Insert the new customers; returns their ids."""
-        rows: list[Row] = self.plan.create
-        if not rows:
+        assert self.new is not None, "prepare() first"
+        if not self.new.rows:
             return []
-        varying = {"client_number", "search_text", "import_digest", "public_id"}
-        for row in rows:
-            assert row.state is not None
-            varying.update(row.state)
-        constants = {
-            f.attname: f.get_default()
-            for f in Customer._meta.concrete_fields
-            if not f.primary_key and f.attname not in varying
-        }
-        constants.update(
-            organisation_id=self.organisation_id,
-            created_at=self.now,
-            updated_at=self.now,
-            import_digest_at=self.now,
-        )
-        # A column some rows set (a person's given name) takes its default in the others.
-        defaults = {
-            f.attname: f.get_default()
-            for f in Customer._meta.concrete_fields
-            if not f.primary_key and f.attname in varying
-        }
-        values: list[dict[str, Any]] = []
-        numbers = self.backend.client_numbers(self.organisation_id, len(rows))
-        public_ids = random_uuids(len(rows))
-        for row, number, public_id in zip(rows, numbers, public_ids, strict=True):
-            state: dict[str, Any] = {**defaults, **(row.state or {}), "client_number": number}
-            state["public_id"] = public_id
-            state["search_text"] = search_text({**constants, **state})
-            state["import_digest"] = row.digest
-            values.append(state)
-        ids = self.backend.insert(Customer, values, constants)
-        for row, pk in zip(rows, ids, strict=True):
-            row.customer_id = pk
+        ids = self.backend.insert(self.new)
         self._history(Customer, ids, "+")
         return ids
 
@@ -574,13 +652,28 @@ class LinkWriter(_Writer):
         customer_ids: Sequence[int],
         organisation_id: Any,
         change_reason: str,
+        now: datetime,
     ) -> None:
-        super().__init__(organisation_id=organisation_id, change_reason=change_reason)
+        super().__init__(organisation_id=organisation_id, change_reason=change_reason, now=now)
         self.plan = plan
         self.customer_ids = customer_ids
+        self.new: Staged | None = None
+
+    def prepare(self) -> None:
+        """The connections to write, against the ids of the customers they name (the
+        batch's new ones drawn by its PlanWriter.prepare), and the new ones' ids."""
+        self.plan.resolve(self.customer_ids, self.organisation_id)
+        rows = [dict(item) for item in self.plan.create]
+        for row in rows:
+            row.pop("organisation_id", None)
+        constants = {
+            "organisation_id": self.organisation_id,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        self.new = self.backend.stage(Connection, rows, constants)
 
     def write(self) -> None:
-        self.plan.resolve(self.customer_ids, self.organisation_id)
         self._stamp_owners()
         connections = self._write_connections()
         self._record_digests()
@@ -628,17 +721,11 @@ class LinkWriter(_Writer):
                 Connection, plan.update, ["ownership_percentage"], {"updated_at": self.now}
             )
             self._history(Connection, [c["id"] for c in plan.update], "~")
-        rows = [dict(item) for item in plan.create]
+        assert self.new is not None, "prepare() first"
+        rows = self.new.rows
         added: list[int] = []
         if rows:
-            constants = {
-                "organisation_id": self.organisation_id,
-                "created_at": self.now,
-                "updated_at": self.now,
-            }
-            for row in rows:
-                row.pop("organisation_id", None)
-            added = self.backend.insert(Connection, rows, constants)
+            added = self.backend.insert(self.new)
             self._history(Connection, added, "+")
         return {
             "customer_ids": set(plan.changed),
