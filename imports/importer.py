@@ -445,7 +445,7 @@ class Importer:
         and the owners among them whose connections are due after row `linked_through`."""
         live = [row for row in rows if row.outcome != RowOutcome.BLANK]
         mine = _mark_references(live, self.index)
-        stored = self._read(sorted(mine), ["id", "account_type"])
+        stored = self._read(sorted(mine), ["id", "account_type", "updated_at", "import_digest_at"])
         waiting: list[Row] = []
         for row, outcome in zip(rows, outcomes, strict=True):
             if row.reference is None or row.duplicate:
@@ -459,6 +459,11 @@ class Importer:
                 row.source = row_source(row.data)
                 self._parse_connects(row)
                 if row.items is not None and not row.errors:
+                    # A customer the import created and nothing changed since (its
+                    # updated_at is still the one the import stored its digest time
+                    # with) has no connections yet: not read again.
+                    untouched = found["updated_at"] == found["import_digest_at"]
+                    row.existing = None if outcome == RowOutcome.CREATED and untouched else found
                     waiting.append(row)
         wanted = {item.reference_id for row in waiting for item in row.items or ()}
         targets = self._read(sorted(wanted - self.index.first_row.keys()), ["id", "account_type"])
@@ -474,7 +479,11 @@ class Importer:
                     -1 if target < 0 else checked
                     for target, checked in zip(owner.targets, owner.checked, strict=True)
                 ]
-                owner.new, owner.reread = False, True
+                if owner.new:
+                    assert row.existing is None
+                    owner.stamp = stored[owner.reference]["updated_at"]
+                else:
+                    owner.reread = True
                 self.waiting.setdefault(owner.due, {})[owner.number] = owner
 
     def _parse_connects(self, row: Row) -> None:
