@@ -603,7 +603,7 @@ class Importer:
             by_customer.setdefault(values["customer_id"], []).append(values)
         return by_customer
 
-    # -- the customer phase of a batch ------------------------------------------------
+    # -- a batch: its customers, and the connections due in it ------------------------
 
     def plan(self, rows: list[Row]) -> Plan:
         plan = Plan(rows=rows, ignored_columns=self.ignored, context=self.context)

@@ -283,6 +283,9 @@ class _Run:
         self.lease = lease
         self.importer = importer
         self.total = total
+        # A job of an earlier release stopped in its connection phase (CONNECTIONS) starts
+        # over: its committed customers are found as the file says, its connections
+        # written with their batches.
         resuming = upload.phase == UploadPhase.CUSTOMERS
         self.outcomes = upload.outcomes if resuming else ""
         self.errors: list[dict[str, Any]] = list(upload.row_errors) if self.outcomes else []
