@@ -421,11 +421,18 @@ class _Run:
 
 
 def _linked_outcomes(outcomes: str, links: LinkPlan) -> str:
-    """A row found unchanged whose connections change is updated."""
+    """A row found unchanged whose connections change is updated (the outcomes of a
+    long file are copied only when one is)."""
+    updated = [
+        owner.number - 2
+        for owner in links.changed.values()
+        if outcomes[owner.number - 2] == RowOutcome.UNCHANGED
+    ]
+    if not updated:
+        return outcomes
     marks = list(outcomes)
-    for owner in links.changed.values():
-        if marks[owner.number - 2] == RowOutcome.UNCHANGED:
-            marks[owner.number - 2] = RowOutcome.UPDATED
+    for position in updated:
+        marks[position] = RowOutcome.UPDATED
     return "".join(marks)
 
 
