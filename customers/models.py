@@ -1,5 +1,7 @@
+import os
 import secrets
 import uuid
+from array import array
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -58,6 +60,18 @@ def risk_level_for(score: int | None, *, medium: int = 25, high: int = 50) -> st
 def new_client_number() -> str:
     """An 8-digit number without a leading zero (seed 004's clientNumber)."""
     return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
+# The largest multiple of the 90,000,000 numbers below 2**32: a 32-bit random value
+# under it gives each number the same chance.
+_UNBIASED = 2**32 // 90_000_000 * 90_000_000
+
+
+def new_client_numbers(count: int) -> set[str]:
+    """About `count` distinct candidates drawn as `new_client_number` draws one, from
+    one read of os.urandom (a writer of thousands of customers drew each in turn)."""
+    words = array("I", os.urandom(4 * count))
+    return {str(10_000_000 + word % 90_000_000) for word in words if word < _UNBIASED}
 
 
 def draw_client_numbers(

@@ -2,22 +2,25 @@
 
 Each row goes through the API's own validation: `customers.validation.clean_customer`,
 `relations.validation.parse_connects` and `connection_errors`. What differs from the
-API is only the shape of the work. The import runs in two phases of batches
-(imports.services): the customer phase validates a batch of rows and plans their
-customers (`Importer.plan`); the connection phase, once every customer of the file is
-written, plans the `connects` of a batch of rows (`Importer.plan_links`), so that a
-row may name a customer further down the file. Every referenceId of the file is known
-before the first batch (`FileIndex`, sent first by the reader): duplicates and
-connections to customers that are neither stored nor in the file are found in the
-customer phase, and such rows are skipped and reported. A connection to a row of the
-file that turns out to be skipped is found in the connection phase: that row's
-customer is imported without the connections of its row (none of them, so nothing is
-half-linked), and this is reported. The writes are done in bulk by `imports.writer`.
+API is only the shape of the work. The import runs in batches (imports.services);
+`Importer.plan` validates a batch of rows and plans their customers, and the `connects`
+of every row whose connections can now be written: a row's connections wait for the
+batch of the last row of the file they name (their `due` row; most name rows of their
+own batch or before it), so that a row may name a customer further down the file and
+nothing is half-linked. Every referenceId of the file is known before the first batch
+(`FileIndex`, sent first by the reader): duplicates and connections to customers that
+are neither stored nor in the file are found with the row, and such rows are skipped
+and reported. A connection to a row of the file that turns out to be skipped is found
+when the connections are planned: that row's customer is imported without the
+connections of its row (none of them, so nothing is half-linked), and this is
+reported. The writes are done in bulk by `imports.writer`.
 """
 
 import json
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -94,7 +97,6 @@ class Row:
     reference: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     items: list[ConnectItem] | None = None  # None: the connects cell was empty
-    connects: Any = None  # the connects cell as read (kept for the connection phase)
     errors: list[tuple[str, str]] = field(default_factory=list)
     outcome: str = RowOutcome.SKIPPED
     account_type: int | None = None
@@ -104,37 +106,99 @@ class Row:
     duplicate: bool = False
     source: str = ""  # the cells the row's import digest covers (imports.fingerprint)
     proven: bool = False  # unchanged by its digest: not validated again
-    # What the customer phase stores as the row's import digest: "" for a row whose
-    # connections are still to be written (the connection phase stores it then).
+    # What the customer write stores as the row's import digest: "" for a row whose
+    # connections are written later (their write stores it then).
     digest: str = ""
+    customer_id: int = 0  # the stored customer's, or the new one's once written
+    owner: "Owner | None" = None  # a row with connects: what writes them
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Owner:
-    """A row whose `connects` the connection phase writes, once every customer of the
-    file is (imports.services)."""
+    """A row whose `connects` the import writes, in the batch of its `due` row: the
+    last row of the file they wait for (its own, or a later row that one of them names).
+    Kept from its own batch to that one (imports.services)."""
 
     number: int
     reference: str
-    # The connects cell as read, parsed again in the connection phase: a third of the
-    # memory of the parsed items, which a million-row file would hold for long.
-    connects: Any
+    items: list[ConnectItem]
+    # Per item: the stored customer it names (its id), or -(number of the file row that
+    # has it): that row's customer, resolved once written (`FileIndex.customer_ids`).
+    targets: list[int]
+    # Per item: the account type it was checked with (-1: not checked by this attempt).
+    checked: list[int]
     digest: str  # stored once the connections are written (or found as they are)
+    due: int
+    new: bool  # created by this attempt: it has no stored connections to diff against
+    customer_id: int = 0
+    stamp: datetime | None = None  # its updated_at as the import left it, checked then
+    # Its stamp and stored connections are read again when due: after a resume, or a
+    # change under the import.
+    reread: bool = False
+    fresh: bool = False  # its customer's write in the same batch stores its digest
 
-    def items(self) -> list[ConnectItem]:
-        """The row's connects (they passed `parse_connects` in the customer phase)."""
-        return parse_connects(load_connects(self.connects))
+
+@dataclass
+class LinkPlan:
+    """The connections one batch writes: of the owners due in it (`rows`)."""
+
+    rows: range = range(0)
+    owners: list[Owner] = field(default_factory=list)  # checked: written (or as they are)
+    errors: list[tuple[Owner, str]] = field(default_factory=list)  # connections not written
+    stored: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # of owners not new
+    # What `resolve` makes of it once every customer named has its id:
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    remove: list[dict[str, Any]] = field(default_factory=list)
+    changed: dict[int, Owner] = field(default_factory=dict)  # customer id → owner
+    verified: list[Owner] = field(default_factory=list)  # connections as the file says
+
+    def resolve(self, customer_ids: Sequence[int], organisation_id: Any) -> None:
+        """The writes, with the ids of the customers the file rows have now (called by
+        the writer, after the batch's customers are written)."""
+        for owner in self.owners:
+            customer_id = owner.customer_id
+            diff = diff_connections(
+                stored=self.stored.get(customer_id, ()),
+                key=_connection_key,
+                percentage=lambda c: c["ownership_percentage"],
+                wanted=(
+                    (target if target > 0 else customer_ids[-target - 2], item)
+                    for target, item in zip(owner.targets, owner.items, strict=True)
+                ),
+            )
+            if not diff:
+                self.verified.append(owner)
+                continue
+            self.create.extend(
+                {
+                    "organisation_id": organisation_id,
+                    "customer_id": customer_id,
+                    "connected_customer_id": holder_id,
+                    "role": item.role,
+                    "ownership_percentage": item.ownership_percentage,
+                    "valid_from": item.valid_from,
+                    "valid_to": item.valid_to,
+                }
+                for holder_id, item in diff.create
+            )
+            self.update.extend(
+                {**kept, "ownership_percentage": percentage} for kept, percentage in diff.update
+            )
+            self.remove.extend(diff.remove)
+            self.changed[customer_id] = owner
 
 
 @dataclass
 class Plan:
-    """The customer phase of one batch of rows."""
+    """One batch of rows: its customers, and the connections due in it."""
 
     rows: list[Row]
     create: list[Row] = field(default_factory=list)
     update: list[Row] = field(default_factory=list)
     verified: list[Row] = field(default_factory=list)  # validated and found unchanged
-    owners: list[Owner] = field(default_factory=list)
+    owners: list[Owner] = field(default_factory=list)  # the batch's rows with connects
+    links: LinkPlan = field(default_factory=LinkPlan)
     ignored_columns: list[str] = field(default_factory=list)
     context: bytes = b""  # the validation context of the digests (imports.fingerprint)
 
@@ -150,22 +214,6 @@ class Plan:
             for row in self.rows
             for column, message in row.errors
         ]
-
-
-@dataclass
-class LinkPlan:
-    """The connection phase of one batch of owners."""
-
-    owners: list[Owner]
-    create: list[dict[str, Any]] = field(default_factory=list)
-    update: list[dict[str, Any]] = field(default_factory=list)
-    remove: list[dict[str, Any]] = field(default_factory=list)
-    # Owners whose connections change: customer id → (owner, updated_at as read,
-    # ids of its stored connections as read); checked again under lock.
-    changed: dict[int, tuple[Owner, Any, frozenset[int]]] = field(default_factory=dict)
-    # Owners whose connections are as the file says: (customer id, digest, updated_at).
-    verified: list[tuple[int, str, Any]] = field(default_factory=list)
-    errors: list[tuple[Owner, str]] = field(default_factory=list)  # connections not written
 
 
 def _reject_constant(name: str) -> Any:
@@ -290,13 +338,18 @@ class FileIndex:
             self.first_row[reference] = offset + 2
             self.types[offset] = _declared_type(types[offset])
         self.total = len(blank) - blank.count(1)
+        # The customer each data row has once its batch is planned and written: its id
+        # (0 until then) and account type (0: none, the row was skipped and nothing is
+        # stored under its referenceId). Connections name file rows through these.
+        self.customer_ids = array("q", bytes(8 * len(cells)))
+        self.customer_types = bytearray(len(cells))
 
     def declared(self, reference: str) -> int:
         return self.types[self.first_row[reference] - 2]
 
 
 class _Holders(Mapping[str, tuple[int, int]]):
-    """What `connection_errors` resolves a referenceId to in the customer phase: the
+    """What `connection_errors` resolves a referenceId to when its row is validated: the
     stored customer, else the file's row that has it (its customer may be written by a
     later batch; placeholder id: -row number)."""
 
@@ -322,8 +375,8 @@ class _Holders(Mapping[str, tuple[int, int]]):
 
 class Importer:
     """Plans one upload, batch by batch: `rows(values, offset)` turns a batch of cells
-    into rows, `plan(rows)` is the customer phase of a batch, `plan_links(owners)` the
-    connection phase of a batch of owners."""
+    into rows, `plan(rows)` plans their customers and the connections due in them.
+    Between batches it keeps the owners whose connections wait for a later row."""
 
     def __init__(
         self,
@@ -354,6 +407,8 @@ class Importer:
             reject_unknown=organisation.reject_unknown_fields,
             header=self.columns,
         )
+        # Owners waiting for a later row: due row → owner row number → owner.
+        self.waiting: dict[int, dict[int, Owner]] = {}
 
     # -- reading the rows ------------------------------------------------------------
 
@@ -384,23 +439,57 @@ class Importer:
             fold(data, self.flat)
         return rows
 
-    def owner_of(self, row: Row) -> Owner | None:
-        """The connection work of a row whose customer an earlier attempt committed
-        (resuming after it: the row is not validated again)."""
-        reference = self.index.references[row.number - 2]
-        if reference is None or CONNECTS not in row.data:
-            return None
-        source = row_source(row.data)
-        self._parse_connects(row)
-        if row.items is None or row.errors:
-            return None
-        return Owner(row.number, reference, row.connects, row_digest(self.context, source))
+    def resume(self, rows: list[Row], outcomes: str, linked_through: int) -> None:
+        """Rows an earlier attempt committed (`outcomes`, one letter a row), not
+        validated again: the customers they have, for the connections that name them,
+        and the owners among them whose connections are due after row `linked_through`."""
+        live = [row for row in rows if row.outcome != RowOutcome.BLANK]
+        mine = _mark_references(live, self.index)
+        stored = self._read(sorted(mine), ["id", "account_type", "updated_at", "import_digest_at"])
+        waiting: list[Row] = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if row.reference is None or row.duplicate:
+                continue
+            found = stored.get(row.reference)
+            at = row.number - 2
+            if found is not None:
+                self.index.customer_ids[at] = row.customer_id = found["id"]
+                self.index.customer_types[at] = found["account_type"]
+            if found is not None and outcome in WRITTEN and CONNECTS in row.data:
+                row.source = row_source(row.data)
+                self._parse_connects(row)
+                if row.items is not None and not row.errors:
+                    # A customer the import created and nothing changed since (its
+                    # updated_at is still the one the import stored its digest time
+                    # with) has no connections yet: not read again.
+                    untouched = found["updated_at"] == found["import_digest_at"]
+                    row.existing = None if outcome == RowOutcome.CREATED and untouched else found
+                    waiting.append(row)
+        wanted = {item.reference_id for row in waiting for item in row.items or ()}
+        targets = self._read(sorted(wanted - self.index.first_row.keys()), ["id", "account_type"])
+        holders = _Holders(
+            {ref: (values["id"], values["account_type"]) for ref, values in targets.items()},
+            self.index,
+        )
+        for row in waiting:
+            owner = _owner(row, holders, self.index, self.context)
+            if owner.due > linked_through:
+                # Checked again when due: the types its file rows had are not known.
+                owner.checked = [
+                    -1 if target < 0 else checked
+                    for target, checked in zip(owner.targets, owner.checked, strict=True)
+                ]
+                if owner.new:
+                    assert row.existing is None
+                    owner.stamp = stored[owner.reference]["updated_at"]
+                else:
+                    owner.reread = True
+                self.waiting.setdefault(owner.due, {})[owner.number] = owner
 
     def _parse_connects(self, row: Row) -> None:
         raw = row.data.pop(CONNECTS, None)
         if raw is None:
             return
-        row.connects = raw
         try:
             items = parse_connects(load_connects(raw))
         except ValueError as exc:
@@ -470,6 +559,25 @@ class Importer:
         for ref, values in self._read(refs, ROW_COLUMNS).items():
             existing[ref].update(values)
 
+    def _stamps(self, customer_ids: list[int]) -> dict[int, datetime]:
+        """updated_at of the customers `customer_ids` (those that still exist)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, updated_at FROM customers_customer "
+                    "WHERE organisation_id = %s AND id = ANY(%s::bigint[])",
+                    [self.organisation.pk, int_array(customer_ids)],
+                )
+                return dict(cursor.fetchall())
+        queryset = Customer.objects.for_organisation(self.organisation)
+        return {
+            pk: updated_at
+            for start in range(0, len(customer_ids), LOOKUP_CHUNK)
+            for pk, updated_at in queryset.filter(
+                pk__in=customer_ids[start : start + LOOKUP_CHUNK]
+            ).values_list("id", "updated_at")
+        }
+
     def _connections_of(self, customer_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         by_customer: dict[int, list[dict[str, Any]]] = {}
         if not customer_ids:
@@ -495,7 +603,7 @@ class Importer:
             by_customer.setdefault(values["customer_id"], []).append(values)
         return by_customer
 
-    # -- the customer phase of a batch ------------------------------------------------
+    # -- a batch: its customers, and the connections due in it ------------------------
 
     def plan(self, rows: list[Row]) -> Plan:
         plan = Plan(rows=rows, ignored_columns=self.ignored, context=self.context)
@@ -510,9 +618,72 @@ class Importer:
         )
         targets = self._read(sorted(wanted - existing.keys() - mine), ["id", "account_type"])
         self._validate(live, existing)
-        self._check_connections(live, existing, targets)
-        _sort_outcomes(plan, live)
+        holders = self._check_connections(live, existing, targets)
+        self._record(live, existing)
+        _sort_outcomes(plan, live, holders, self.index)
+        first, last = rows[0].number, rows[-1].number
+        for owner in plan.owners:
+            if owner.due > last:
+                self.waiting.setdefault(owner.due, {})[owner.number] = owner
+        due = [owner for owner in plan.owners if owner.due <= last]
+        for number in range(first, last + 1):
+            due.extend(list(self.waiting.get(number, {}).values()))
+        due.sort(key=lambda owner: owner.number)
+        plan.links = self.plan_links(due, range(first, last + 1))
+        for owner in plan.links.owners:
+            row = rows[owner.number - first] if owner.number >= first else None
+            if row is not None and row.outcome in (RowOutcome.CREATED, RowOutcome.UPDATED):
+                # Its connections are written with it: its digest goes with its write.
+                owner.fresh = True
+                row.digest = owner.digest
         return plan
+
+    def prepared(self, plan: Plan, now: datetime) -> None:
+        """The batch's new customers have their ids (drawn before it is written, which
+        stamps them `now`): what the connections that name its rows resolve to, and the
+        updated_at its owners will have."""
+        for row in plan.create:
+            self.index.customer_ids[row.number - 2] = row.customer_id
+        for owner in plan.owners:
+            row = plan.rows[owner.number - plan.rows[0].number]
+            owner.customer_id = row.customer_id
+            if row.outcome == RowOutcome.UNCHANGED:
+                assert row.existing is not None
+                owner.stamp = row.existing["updated_at"]
+            else:
+                owner.stamp = now
+
+    def forget(self, plan: Plan) -> None:
+        """A plan that is made again: its owners wait no more (the new plan's will)."""
+        for owner in plan.owners:
+            self.waiting.get(owner.due, {}).pop(owner.number, None)
+
+    def refresh(self, links: LinkPlan) -> None:
+        """Owners of earlier rows that changed under the import (or may have): read them
+        again when their connections are planned again."""
+        for owner in links.owners:
+            if owner.number < links.rows.start:
+                owner.new, owner.reread = False, True
+
+    def linked(self, links: LinkPlan) -> None:
+        """The batch of `links` is committed: its owners wait no more."""
+        for number in links.rows:
+            self.waiting.pop(number, None)
+
+    def _record(self, live: list[Row], existing: dict[str, dict[str, Any]]) -> None:
+        """The customer each row's referenceId will have once the batch is written (a
+        new one's id is filled in then), for the connections that name the row."""
+        ids, types = self.index.customer_ids, self.index.customer_types
+        for row in live:
+            if row.reference is None or row.duplicate:
+                continue
+            stored = existing.get(row.reference)
+            at = row.number - 2
+            if row.proven or row.errors:  # the stored customer, if any, stays as it is
+                ids[at], types[at] = (stored["id"], stored["account_type"]) if stored else (0, 0)
+            else:
+                ids[at], types[at] = (stored["id"] if stored else 0), row.account_type or 0
+            row.customer_id = ids[at]
 
     def _prove_or_parse(
         self, live: list[Row], existing: dict[str, dict[str, Any]], context: bytes
@@ -578,10 +749,11 @@ class Importer:
         live: list[Row],
         existing: dict[str, dict[str, Any]],
         targets: dict[str, dict[str, Any]],
-    ) -> None:
+    ) -> "_Holders":
         """connection_errors for every row with connects, against the stored customers
         and the file's rows: a connection to a row of the file counts as resolved here
-        (the connection phase finds out whether that row's customer was written)."""
+        (`plan_links` finds out whether that row's customer was written). Returns what
+        the referenceIds resolved to."""
         stored = {
             ref: (values["id"], values["account_type"])
             for found in (existing, targets)
@@ -599,87 +771,79 @@ class Importer:
                 holders=holders,
             )
             row.errors.extend((CONNECTS, message) for message in messages)
+        return holders
 
-    # -- the connection phase of a batch of owners -------------------------------------
+    # -- the connections due in a batch -------------------------------------
 
-    def plan_links(self, owners: list[Owner]) -> LinkPlan:
-        plan = LinkPlan(owners=owners)
-        items = {owner.number: owner.items() for owner in owners}
-        refs = {owner.reference for owner in owners}
-        refs.update(item.reference_id for wanted in items.values() for item in wanted)
-        found = self._read(sorted(refs), ["id", "account_type", "updated_at", "import_digest"])
-        holders = {ref: (values["id"], values["account_type"]) for ref, values in found.items()}
-        ready: list[tuple[Owner, dict[str, Any]]] = []
+    def plan_links(self, owners: list[Owner], rows: range) -> LinkPlan:
+        """The connections of `owners`, due in the batch of `rows`, checked again where
+        a customer they name is not what their row was checked with (its row was
+        skipped, or the check was made by an earlier attempt)."""
+        plan = LinkPlan(rows=rows)
+        types = self.index.customer_types
         for owner in owners:
-            customer = found.get(owner.reference)
-            if customer is None:  # removed since the customer phase wrote it
-                plan.errors.append((owner, CUSTOMER_GONE))
+            final = [
+                types[-target - 2] if target < 0 else checked
+                for target, checked in zip(owner.targets, owner.checked, strict=True)
+            ]
+            if final == owner.checked and all(final):
+                plan.owners.append(owner)  # connection_errors said nothing of these
                 continue
-            wanted = items[owner.number]
-            missing = _unique(i.reference_id for i in wanted if i.reference_id not in found)
+            missing = _unique(
+                item.reference_id
+                for item, account_type in zip(owner.items, final, strict=True)
+                if not account_type
+            )
             messages = []
             if missing:
-                rows = ", ".join(
+                rows_of = ", ".join(
                     f"{ref} (row {self.index.first_row[ref]} was skipped)"
                     if ref in self.index.first_row
                     else ref
                     for ref in missing
                 )
-                messages.append(NOT_LINKED.format(rows=rows))
+                messages.append(NOT_LINKED.format(rows=rows_of))
             messages += connection_errors(
                 customer_ref=owner.reference,
-                customer_account_type=customer["account_type"],
-                items=wanted,
-                holders={**holders, **dict.fromkeys(missing, (0, AccountType.PERSON))}
-                if missing
-                else holders,
+                customer_account_type=0,
+                items=owner.items,
+                holders={
+                    item.reference_id: (0, account_type or AccountType.PERSON)
+                    for item, account_type in zip(owner.items, final, strict=True)
+                },
             )
             if messages:
                 plan.errors.extend((owner, message) for message in messages)
             else:
-                ready.append((owner, customer))
-        stored = self._connections_of([customer["id"] for _, customer in ready])
-        organisation_id = self.organisation.pk
-        for owner, customer in ready:
-            customer_id = customer["id"]
-            diff = diff_connections(
-                stored=stored.get(customer_id, ()),
-                key=_connection_key,
-                percentage=lambda c: c["ownership_percentage"],
-                wanted=((holders[item.reference_id][0], item) for item in items[owner.number]),
-            )
-            if not diff:
-                plan.verified.append((customer_id, owner.digest, customer))
-                continue
-            plan.create.extend(
-                {
-                    "organisation_id": organisation_id,
-                    "customer_id": customer_id,
-                    "connected_customer_id": holder_id,
-                    "role": item.role,
-                    "ownership_percentage": item.ownership_percentage,
-                    "valid_from": item.valid_from,
-                    "valid_to": item.valid_to,
-                }
-                for holder_id, item in diff.create
-            )
-            plan.update.extend(
-                {**kept, "ownership_percentage": percentage} for kept, percentage in diff.update
-            )
-            plan.remove.extend(diff.remove)
-            plan.changed[customer_id] = (
-                owner,
-                customer["updated_at"],
-                frozenset(c["id"] for c in stored.get(customer_id, ())),
-            )
+                plan.owners.append(owner)
+        reread = [owner for owner in plan.owners if owner.reread]
+        if reread:
+            stamps = self._stamps([owner.customer_id for owner in reread])
+            for owner in reread:
+                owner.stamp = stamps.get(owner.customer_id)
+                if owner.stamp is None:  # removed since its row was written
+                    plan.errors.append((owner, CUSTOMER_GONE))
+            plan.owners = [owner for owner in plan.owners if owner.stamp is not None]
+        plan.stored = self._connections_of([o.customer_id for o in plan.owners if not o.new])
         return plan
 
 
+# Outcomes of rows whose customer is written (or found as the file says).
+WRITTEN = frozenset({RowOutcome.CREATED, RowOutcome.UPDATED, RowOutcome.UNCHANGED})
 CUSTOMER_GONE = "The customer was deleted before its connections were written"
 NOT_LINKED = (
     "Connected customer(s) not imported: {rows}; this row's customer was imported without "
     "its connections"
 )
+
+
+def due_row(number: int, connects: Any, index: FileIndex) -> int:
+    """The row whose batch writes the connections of row `number` (its connects cell,
+    which passed its checks when the row was imported): the last row of the file they
+    name, or its own."""
+    items = parse_connects(load_connects(connects))
+    first_row = index.first_row
+    return max([number, *(first_row[i.reference_id] for i in items if i.reference_id in first_row)])
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -711,9 +875,11 @@ def _mark_references(live: list[Row], index: FileIndex) -> set[str]:
     return mine
 
 
-def _sort_outcomes(plan: Plan, live: list[Row]) -> None:
+def _sort_outcomes(
+    plan: Plan, live: list[Row], holders: Mapping[str, tuple[int, int]], index: FileIndex
+) -> None:
     """Each row's outcome, its import digest, the plan's lists of rows to create,
-    update or stamp, and of the rows whose connections the connection phase writes."""
+    update or stamp, and its owners (rows whose connections the import writes)."""
     context = plan.context
     for row in live:
         if row.proven:
@@ -723,9 +889,7 @@ def _sort_outcomes(plan: Plan, live: list[Row]) -> None:
             continue
         assert row.reference is not None
         if row.items is not None:
-            plan.owners.append(
-                Owner(row.number, row.reference, row.connects, row_digest(context, row.source))
-            )
+            plan.owners.append(_owner(row, holders, index, context))
         else:
             row.digest = row_digest(context, row.source)
         if row.existing is None:
@@ -738,6 +902,39 @@ def _sort_outcomes(plan: Plan, live: list[Row]) -> None:
             row.outcome = RowOutcome.UNCHANGED
             if row.items is None:
                 plan.verified.append(row)
+
+
+def _owner(
+    row: Row, holders: Mapping[str, tuple[int, int]], index: FileIndex, context: bytes
+) -> Owner:
+    """The connection work of a row whose connects passed their checks, against what
+    they resolved to (`holders`): due with the last row of the file they name."""
+    assert row.reference is not None and row.items is not None
+    targets: list[int] = []
+    checked: list[int] = []
+    due = row.number
+    for item in row.items:
+        holder_id, account_type = holders.get(item.reference_id, (0, 0))
+        first = index.first_row.get(item.reference_id)
+        if first is None:
+            targets.append(holder_id)
+        else:
+            targets.append(-first)
+            due = max(due, first)
+        checked.append(account_type)
+    owner = Owner(
+        number=row.number,
+        reference=row.reference,
+        items=row.items,
+        targets=targets,
+        checked=checked,
+        digest=row_digest(context, row.source),
+        due=due,
+        new=row.existing is None,
+        customer_id=row.customer_id,
+    )
+    row.owner = owner
+    return owner
 
 
 def _loaded(current: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -49,6 +49,7 @@ class UploadPhase(models.TextChoices):
 
     READING = "reading", "reading the file"
     CUSTOMERS = "writing_customers", "validating and writing customers"
+    # Only of uploads of an earlier release, which wrote connections after all customers.
     CONNECTIONS = "writing_connections", "writing connections"
     DONE = "done", "done"
 
@@ -89,13 +90,16 @@ class BulkUpload(Job):
     committed_rows = models.PositiveIntegerField(
         default=0,
         help_text="Rows whose customers are committed, from the top of the file (the "
-        "checkpoint of the customer phase; their connections follow in the next phase).",
+        "checkpoint; a row's connections are committed with the batch of the last row of "
+        "the file they name).",
     )
     phase = models.CharField(max_length=20, choices=UploadPhase, blank=True, default="")
     connections_checkpoint = models.PositiveIntegerField(
         default=0,
         editable=False,
-        help_text="Data rows (from row 2, blank ones included) whose connections are committed.",
+        help_text="Of an upload of an earlier release that wrote connections after all "
+        "customers: data rows (from row 2, blank ones included) whose connections are "
+        "committed.",
     )
     row_errors = models.JSONField(default=list, blank=True)
     outcomes = models.TextField(

@@ -4,11 +4,9 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
+from kycregistry.sql import int_array
 
-def int_array(values: Iterable[int]) -> str:
-    """A PostgreSQL array literal: one text parameter instead of 100k bound values
-    (psycopg dumps long lists element by element in Python)."""
-    return "{" + ",".join(map(str, values)) + "}"
+__all__ = ["copy_rows", "copy_text", "int_array", "text_array"]
 
 
 def text_array(values: Iterable[str]) -> str:

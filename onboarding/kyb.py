@@ -22,12 +22,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from customers.models import AccountType, Customer, OnboardingStatus
 from customers.services import customer_set_onboarding_status
 from kycregistry import events
+from kycregistry.sql import AnyId
 from organisations.audit import current_actor
 from relations.models import Connection, Role
 from relations.ownership import format_percentage, valid_on
@@ -168,7 +169,7 @@ def kyb_recheck_changed(event: events.ConnectionsChanged) -> None:
     ids = sorted(event.customer_ids)
     for start in range(0, len(ids), RECHECK_CHUNK):
         companies = Customer.objects.filter(
-            pk__in=ids[start : start + RECHECK_CHUNK],
+            AnyId(F("pk"), ids[start : start + RECHECK_CHUNK]),
             account_type=AccountType.COMPANY,
             onboarding_status=OnboardingStatus.APPROVED,
         ).select_related("organisation")

@@ -5,9 +5,11 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import F
 
 from customers.models import Customer
 from kycregistry import events
+from kycregistry.sql import AnyId
 
 # Fields whose change can change a screening result.
 SCREENED_FIELDS = frozenset(
@@ -39,8 +41,8 @@ def _enqueue(
                 pk
                 for start in range(0, len(unknown), LOOKUP_CHUNK)
                 for pk in Customer.objects.filter(
+                    AnyId(F("pk"), unknown[start : start + LOOKUP_CHUNK]),
                     organisation_id=organisation_id,
-                    pk__in=unknown[start : start + LOOKUP_CHUNK],
                     monitored=True,
                 )
                 .order_by()

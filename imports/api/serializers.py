@@ -21,14 +21,15 @@ class BulkUploadSerializer(serializers.ModelSerializer):
     committedRows = serializers.IntegerField(
         source="committed_rows",
         help_text="Rows whose customers are committed (batch by batch, from the top of "
-        "the file): what a job that fails keeps. Their connections are written in the "
-        "phase writing_connections, once every customer of the file is.",
+        "the file): what a job that fails keeps. A row's connections are committed with "
+        "the batch of the last row of the file they name (its own, or a later one).",
     )
     phase = serializers.ChoiceField(
         choices=["", "reading", "writing_customers", "writing_connections", "done"],
         help_text="Where the job is: reading (the file), writing_customers (validating and "
-        "committing customers batch by batch), writing_connections, done; empty while "
-        "queued for the first time.",
+        "committing customers and their connections batch by batch), done; empty while "
+        "queued for the first time. writing_connections: a job of an earlier release that "
+        "stopped while writing the connections of its file after all its customers.",
     )
     createdCount = serializers.IntegerField(source="created_count")
     updatedCount = serializers.IntegerField(source="updated_count")

@@ -1,5 +1,5 @@
 """The bulk upload in checkpointed batches (imports.services): customers committed batch
-by batch, connections in a second phase once every customer of the file is written,
+by batch, each row's connections with the batch of the last row of the file they name,
 per-batch events, a failed job that keeps (and reports) what it committed, and a
 restarted job that resumes from its checkpoint. Small batches (KYC_UPLOAD_BATCH_ROWS)
 make a few rows span several of them."""
@@ -103,6 +103,74 @@ def test_a_forward_reference_from_the_first_batch_to_the_last(api, org, batches,
     assert len(changed) == 1 and len(changed[0].added) == 1
 
 
+def test_connections_are_written_with_the_batch_of_the_last_row_they_name(
+    api, org, batches, announced, monkeypatch
+):
+    rows = [
+        *people(1),
+        ["One Ltd", "C-1", 2, [{"referenceId": "P-1", "role": "DIRECTOR"}]],  # same batch
+        ["Two Ltd", "C-2", 2, [{"referenceId": "P-1", "role": "UBO"}]],  # an earlier one
+        ["Three Ltd", "C-3", 2, [{"referenceId": "P-9", "role": "DIRECTOR"}]],  # a later one
+        *people(2),
+        ["Nine", "P-9", 1, None],
+    ]
+    job = upload(api, rows)
+    assert (job["status"], job["createdCount"]) == ("completed", 6)
+    # Each batch announces its customers, then the connections due in it.
+    assert [
+        (
+            type(e).__name__,
+            len(e.created_ids) if isinstance(e, events.CustomersWritten) else len(e.added),
+        )
+        for e in announced
+    ] == [
+        ("CustomersWritten", 2),
+        ("ConnectionsChanged", 1),  # C-1 → P-1
+        ("CustomersWritten", 2),
+        ("ConnectionsChanged", 1),  # C-2 → P-1
+        ("CustomersWritten", 2),
+        ("ConnectionsChanged", 1),  # C-3 → P-9, once P-9 is written
+    ]
+    one, three = (Customer.objects.get(organisation=org, reference_id=r) for r in ("C-1", "C-3"))
+    # C-1 was inserted with its digest; C-3 was stamped when its connections were written.
+    assert one.import_digest and one.import_digest_at == one.created_at == one.updated_at
+    assert three.import_digest and three.import_digest_at == three.updated_at > three.created_at
+    # One history record each: writing a row's connections later is no change of its own.
+    history = Customer.history.filter(organisation_id=org.pk)
+    assert sorted(history.values_list("reference_id", "history_type")) == sorted(
+        (ref, "+") for ref in ("P-1", "C-1", "C-2", "C-3", "P-2", "P-9")
+    )
+
+    again = upload(api, rows)
+    assert (again["unchangedCount"], again["updatedCount"]) == (6, 0)
+
+    # The same rows under other referenceIds, in a job that stops before P-9's batch: it
+    # keeps C-1's and C-2's connections, and reports C-3's as not written.
+    fail_on_batch(monkeypatch, 3)
+    renamed = [
+        [
+            name,
+            f"X{ref}",
+            kind,
+            connects and [{**connects[0], "referenceId": f"X{connects[0]['referenceId']}"}],
+        ]
+        for name, ref, kind, connects in rows
+    ]
+    other = upload(api, renamed)
+    assert (other["status"], other["committedRows"]) == ("failed", 4)
+    assert links(org) >= {("XC-1", "XP-1", "DIRECTOR"), ("XC-2", "XP-1", "UBO")}
+    assert not {link for link in links(org) if link[0] == "XC-3"}
+    report = report_rows(api, other["id"])
+    assert [(row[0], row[-2], row[-1]) for row in report[1:]] == [
+        (2, "created", None),
+        (3, "created", None),
+        (4, "created", None),
+        (5, "created", NOT_LINKED_YET),
+        (6, "not imported", "The job stopped before this row"),
+        (7, "not imported", "The job stopped before this row"),
+    ]
+
+
 def test_a_connection_to_a_row_skipped_in_a_later_batch_links_nothing(api, org, batches):
     acme = PersonFactory(organisation=org, reference_id="X-1")  # a stored person
     company = Customer.objects.create(
@@ -143,8 +211,9 @@ def test_a_connection_to_a_row_skipped_in_a_later_batch_links_nothing(api, org, 
 
 
 def test_a_failed_job_keeps_and_reports_its_committed_batches(api, org, batches, monkeypatch):
+    # C-1's connection waits for P-5, in the last batch.
     rows = [
-        ["Acme Ltd", "C-1", 2, [{"referenceId": "P-1", "role": "DIRECTOR"}]],
+        ["Acme Ltd", "C-1", 2, [{"referenceId": "P-5", "role": "DIRECTOR"}]],
         *people(1, 2, 3, 4, 5),
     ]
     fail_on_batch(monkeypatch, 2)
@@ -183,7 +252,7 @@ def test_a_failed_job_keeps_and_reports_its_committed_batches(api, org, batches,
     # C-1 was found unchanged, then its connections were written: updated.
     assert (again["createdCount"], again["updatedCount"], again["unchangedCount"]) == (4, 1, 1)
     assert Customer.objects.filter(organisation=org).count() == 6
-    assert links(org) == {("C-1", "P-1", Role.DIRECTOR)}
+    assert links(org) == {("C-1", "P-5", Role.DIRECTOR)}
 
 
 def test_events_are_announced_per_committed_batch_only(
@@ -242,9 +311,10 @@ def state_of(org: Any) -> tuple[set[tuple[Any, ...]], set[tuple[str, str, str]]]
     return customers, links(org)
 
 
-# 10 rows in batches of 3: customers of rows 2-4, 5-7, 8-10, 11 (batches 1-4), then the
-# connections of C-1, C-2, C-3 (batch 5) and of C-4 (batch 6).
-@pytest.mark.parametrize(("after", "phase"), [(2, "writing_customers"), (5, "writing_connections")])
+# 10 rows in batches of 3: rows 2-4, 5-7, 8-10, 11 (batches 1-4). C-2 (row 5) and C-3
+# (row 7) name earlier rows: their connections go with batch 2; C-4's (row 10) would go
+# with batch 3 (P-8 is skipped there: it has none); C-1's (row 2) wait for P-7, row 11.
+@pytest.mark.parametrize(("after", "phase"), [(2, "writing_customers"), (3, "writing_customers")])
 def test_a_worker_killed_between_two_batches_resumes_from_its_checkpoint(
     workers, org, other_org, settings, after, phase
 ):
@@ -345,8 +415,8 @@ def test_overlapped_batches_are_written_by_the_writer_thread_in_order(api, org, 
 
 @pytest.mark.django_db
 def test_customer_pages_keep_room_for_updates_on_postgresql():
-    """The connection phase writes each owner again: with room on its page the update
-    skips the indexes (customers.migrations.0009)."""
+    """An owner whose connections wait for a later row is written again with them: with
+    room on its page the update skips the indexes (customers.migrations.0009)."""
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL storage parameter")
     with connection.cursor() as cursor:
