@@ -137,6 +137,10 @@ class Owner:
     reread: bool = False
     fresh: bool = False  # its customer's write in the same batch stores its digest
 
+    def holder_ids(self, customer_ids: Sequence[int]) -> list[int]:
+        """Per item, the id of the customer it names (`customer_ids`: the file rows')."""
+        return [target if target > 0 else customer_ids[-target - 2] for target in self.targets]
+
 
 @dataclass
 class LinkPlan:
@@ -162,10 +166,7 @@ class LinkPlan:
                 stored=self.stored.get(customer_id, ()),
                 key=_connection_key,
                 percentage=lambda c: c["ownership_percentage"],
-                wanted=(
-                    (target if target > 0 else customer_ids[-target - 2], item)
-                    for target, item in zip(owner.targets, owner.items, strict=True)
-                ),
+                wanted=zip(owner.holder_ids(customer_ids), owner.items, strict=True),
             )
             if not diff:
                 self.verified.append(owner)
@@ -409,6 +410,8 @@ class Importer:
         )
         # Owners waiting for a later row: due row → owner row number → owner.
         self.waiting: dict[int, dict[int, Owner]] = {}
+        # Customers deleted under the import (found when a connection to one failed).
+        self.gone: set[int] = set()
 
     # -- reading the rows ------------------------------------------------------------
 
@@ -665,6 +668,29 @@ class Importer:
             if owner.number < links.rows.start:
                 owner.new, owner.reread = False, True
 
+    def holders_gone(self, plan: Plan) -> list[str]:
+        """After the write of `plan` failed (rolled back): the referenceIds its
+        connections name whose customers, stored before the batch, no longer exist
+        (deleted under the import), remembered in `gone` so that the batch planned again
+        reports them. Empty: the failure had another cause."""
+        created = {row.customer_id for row in plan.create}
+        named = {
+            holder_id: item.reference_id
+            for owner in plan.links.owners
+            for holder_id, item in zip(
+                owner.holder_ids(self.index.customer_ids), owner.items, strict=True
+            )
+            if holder_id not in created
+        }
+        ids = sorted(named)
+        found: set[int] = set()
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            found.update(Customer.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+        gone = set(ids) - found
+        self.gone |= gone
+        return sorted({named[pk] for pk in gone})
+
     def linked(self, links: LinkPlan) -> None:
         """The batch of `links` is committed: its owners wait no more."""
         for number in links.rows:
@@ -816,6 +842,8 @@ class Importer:
                 plan.errors.extend((owner, message) for message in messages)
             else:
                 plan.owners.append(owner)
+        if self.gone:
+            plan.owners = [owner for owner in plan.owners if not self._names_gone(owner, plan)]
         reread = [owner for owner in plan.owners if owner.reread]
         if reread:
             stamps = self._stamps([owner.customer_id for owner in reread])
@@ -827,10 +855,27 @@ class Importer:
         plan.stored = self._connections_of([o.customer_id for o in plan.owners if not o.new])
         return plan
 
+    def _names_gone(self, owner: Owner, plan: LinkPlan) -> bool:
+        """Whether `owner` names a customer deleted under the import (then its row's
+        error is in `plan`)."""
+        holder_ids = owner.holder_ids(self.index.customer_ids)
+        gone = [
+            item.reference_id
+            for holder_id, item in zip(holder_ids, owner.items, strict=True)
+            if holder_id in self.gone
+        ]
+        if gone:
+            plan.errors.append((owner, HOLDERS_GONE.format(refs=", ".join(_unique(gone)))))
+        return bool(gone)
+
 
 # Outcomes of rows whose customer is written (or found as the file says).
 WRITTEN = frozenset({RowOutcome.CREATED, RowOutcome.UPDATED, RowOutcome.UNCHANGED})
 CUSTOMER_GONE = "The customer was deleted before its connections were written"
+HOLDERS_GONE = (
+    "Connected customer(s) deleted before the connections were written: {refs}; this row's "
+    "customer was imported without its connections"
+)
 NOT_LINKED = (
     "Connected customer(s) not imported: {rows}; this row's customer was imported without "
     "its connections"

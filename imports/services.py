@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from imports.guards import UploadRejected, inspect_upload
@@ -386,8 +386,11 @@ class _Run:
                     )
             except ConcurrentChange as exc:
                 changed = exc
-                self.importer.forget(batch.plan)
-                self.importer.refresh(batch.plan.links)
+                self._plan_again(batch)
+                continue
+            except IntegrityError as exc:
+                changed = self._holders_gone(batch, exc)
+                self._plan_again(batch)
                 continue
             finally:
                 self.drawn.pop(offset, None)
@@ -397,6 +400,19 @@ class _Run:
             return
         assert changed is not None
         raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
+
+    def _holders_gone(self, batch: "_Batch", error: IntegrityError) -> ConcurrentChange:
+        """A batch whose commit failed on a foreign key: customers its connections name
+        were deleted under the import (planned again, its rows say so), or `error` is
+        not of this import's making."""
+        refs = self.importer.holders_gone(batch.plan)
+        if not refs:
+            raise error
+        return ConcurrentChange(refs)
+
+    def _plan_again(self, batch: "_Batch") -> None:
+        self.importer.forget(batch.plan)
+        self.importer.refresh(batch.plan.links)
 
     def _prepare_again(self, values: list[list[Any]], offset: int) -> "_Batch":
         """Plan a batch on the writing thread (every batch before it is committed); the
