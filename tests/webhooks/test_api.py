@@ -108,6 +108,19 @@ def test_settings_allow_http_and_private_urls(api, dns, settings):
     assert response.status_code == 201
 
 
+def test_debug_allows_http_but_not_private_urls(api, dns, settings):
+    settings.DEBUG = True
+    assert create(api, url="http://hooks.example.com/kyc").status_code == 201
+    refused = create(api, url="http://internal.example.com/kyc")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "url": [
+            "The host internal.example.com resolves to a private, loopback, link-local or "
+            "reserved address (10.1.2.3): refused."
+        ]
+    }
+
+
 def test_patch_and_delete(api, org, dns):
     endpoint = EndpointFactory(organisation=org, enabled=False, disabled_reason="Dead")
     response = api.patch(
