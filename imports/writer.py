@@ -14,7 +14,6 @@ The caller runs each batch's `PlanWriter.write` (customers), then its
 """
 
 import itertools
-import os
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from customers.models import (
 from imports.importer import LinkPlan, Owner, Plan, Row
 from imports.sql import int_array, text_array
 from kycregistry import events
+from kycregistry.uuid7 import uuid7_texts
 from organisations.audit import current_actor, history_stamp
 from relations.models import Connection
 
@@ -122,20 +122,6 @@ def _fields(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-def random_uuids(count: int) -> list[str]:
-    """`count` random (version 4) UUIDs as text, from one read of os.urandom: a
-    `uuid.uuid4()` per new customer cost 4x as much."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
 
 
 @dataclass
@@ -594,7 +580,7 @@ class PlanWriter(_Writer):
             self.numbers = self.backend.client_numbers(
                 self.organisation_id, len(rows), self.exclude
             )
-        public_ids = random_uuids(len(rows))
+        public_ids = uuid7_texts(len(rows))
         for row, number, public_id in zip(rows, self.numbers, public_ids, strict=True):
             state: dict[str, Any] = {**defaults, **(row.state or {}), "client_number": number}
             state["public_id"] = public_id
