@@ -210,7 +210,8 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CustomerQuerySet.as_manager()
-    # History is read per customer (by id); other indexes would only slow writes.
+    # History is read per customer (by id); other indexes and the user's foreign key
+    # would only slow writes (a bulk import writes a history row per customer).
     history = AuditedHistoricalRecords(
         # A level change is recorded (with its reason); the factors behind it are not
         # history: they are recalculated from the rules and the data.
@@ -222,7 +223,8 @@ class Customer(models.Model):
             "risk_calculated_at",
             "risk_rules_version",
         ],
-        no_db_index=["organisation"],
+        no_db_index=["organisation", "public_id"],
+        plain_user_column=True,
     )
 
     class Meta:
