@@ -104,7 +104,7 @@ class Row:
     state: dict[str, Any] | None = None  # the customer's columns after the import
     changed: bool = False
     duplicate: bool = False
-    source: str = ""  # the cells the row's import digest covers (imports.fingerprint)
+    source: bytes = b""  # the cells the row's import digest covers (imports.fingerprint)
     proven: bool = False  # unchanged by its digest: not validated again
     # What the customer write stores as the row's import digest: "" for a row whose
     # connections are written later (their write stores it then).
