@@ -1,6 +1,5 @@
 import os
 import secrets
-import uuid
 from array import array
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +10,7 @@ from django.db import models
 
 from customers.querysets import CustomerQuerySet
 from customers.text import fold
+from kycregistry.uuid7 import uuid7
 from organisations.audit import AuditedHistoricalRecords
 from organisations.querysets import OrganisationQuerySet
 
@@ -147,7 +147,7 @@ class Customer(models.Model):
     )
     reference_id = models.CharField(max_length=128)
     # The stable public id of the client API (`/clients/{id}`, webhooks' client id).
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     name = models.CharField(max_length=255)
     account_type = models.PositiveSmallIntegerField(choices=AccountType)
     status = models.CharField(max_length=8, choices=CustomerStatus, default=CustomerStatus.ACTIVE)
@@ -210,7 +210,8 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CustomerQuerySet.as_manager()
-    # History is read per customer (by id); other indexes would only slow writes.
+    # History is read per customer (by id); other indexes and the user's foreign key
+    # would only slow writes (a bulk import writes a history row per customer).
     history = AuditedHistoricalRecords(
         # A level change is recorded (with its reason); the factors behind it are not
         # history: they are recalculated from the rules and the data.
@@ -222,7 +223,8 @@ class Customer(models.Model):
             "risk_calculated_at",
             "risk_rules_version",
         ],
-        no_db_index=["organisation"],
+        no_db_index=["organisation", "public_id"],
+        plain_user_column=True,
     )
 
     class Meta:

@@ -104,7 +104,7 @@ class Row:
     state: dict[str, Any] | None = None  # the customer's columns after the import
     changed: bool = False
     duplicate: bool = False
-    source: str = ""  # the cells the row's import digest covers (imports.fingerprint)
+    source: bytes = b""  # the cells the row's import digest covers (imports.fingerprint)
     proven: bool = False  # unchanged by its digest: not validated again
     # What the customer write stores as the row's import digest: "" for a row whose
     # connections are written later (their write stores it then).
@@ -221,6 +221,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+# json.loads with parse_constant makes a decoder per call: a third of a cell's parse.
+_connects_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _json_loads(text: str) -> Any:
+    """json.loads(text, parse_constant=_reject_constant), with one decoder."""
+    if text.startswith("\ufeff"):  # as json.loads refuses it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _connects_decoder.decode(text)
+
+
 def _depth(value: Any, limit: int) -> int:
     depth, level = 0, [value]
     while level:
@@ -245,7 +256,7 @@ def load_connects(text: Any) -> Any:
     if len(text) > MAX_CONNECTS_CHARS:
         raise ValueError(f"Must be at most {MAX_CONNECTS_CHARS} characters (got {len(text)})")
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _json_loads(text)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     except json.JSONDecodeError as exc:

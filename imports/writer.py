@@ -14,7 +14,6 @@ The caller runs each batch's `PlanWriter.write` (customers), then its
 """
 
 import itertools
-import os
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
@@ -35,6 +35,7 @@ from customers.models import (
 from imports.importer import LinkPlan, Owner, Plan, Row
 from imports.sql import int_array, text_array
 from kycregistry import events
+from kycregistry.uuid7 import uuid7_texts
 from organisations.audit import current_actor, history_stamp
 from relations.models import Connection
 
@@ -58,12 +59,27 @@ def _copy_text(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return _encoder.encode(value).translate(_ESCAPE)
+        return _json(value).translate(_ESCAPE)
     return str(value).translate(_ESCAPE)
 
 
+# Dates, datetimes and dataclasses go to Django's encoder, which formats them its own way.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json(value: Any) -> str:
+    """JSON text of a value: orjson (6x as fast as the json module on a customer's
+    identity), Django's encoder for what orjson refuses (a type it does not know, a
+    non-text key, an integer beyond 64 bits). PostgreSQL reads the same values from
+    both (a float may be spelt differently: 1e16 and 1e+16)."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return _encoder.encode(value)
+
+
 def _json_text(value: Any) -> str:
-    return "\\N" if value is None else _encoder.encode(value).translate(_ESCAPE)
+    return "\\N" if value is None else _json(value).translate(_ESCAPE)
 
 
 _needs_escape = re.compile(r"[\\\t\n\r]").search
@@ -122,20 +138,6 @@ def _fields(model: type[models.Model]) -> dict[str, models.Field[Any, Any]]:
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-def random_uuids(count: int) -> list[str]:
-    """`count` random (version 4) UUIDs as text, from one read of os.urandom: a
-    `uuid.uuid4()` per new customer cost 4x as much."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
 
 
 @dataclass
@@ -594,7 +596,7 @@ class PlanWriter(_Writer):
             self.numbers = self.backend.client_numbers(
                 self.organisation_id, len(rows), self.exclude
             )
-        public_ids = random_uuids(len(rows))
+        public_ids = uuid7_texts(len(rows))
         for row, number, public_id in zip(rows, self.numbers, public_ids, strict=True):
             state: dict[str, Any] = {**defaults, **(row.state or {}), "client_number": number}
             state["public_id"] = public_id

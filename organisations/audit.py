@@ -99,10 +99,25 @@ class HistoryManagerMadeOnce(HistoryManager):
 
 class AuditedHistoricalRecords(HistoricalRecords):
     """The history of every model that keeps one: simple-history's, with the audit
-    columns (AuditedHistory) and a history manager class made once."""
+    columns (AuditedHistory) and a history manager class made once.
 
-    def __init__(self, **kwargs: Any) -> None:
+    `plain_user_column`: history_user without a foreign key constraint or index, like
+    history_api_key, for history written in bulk (the import), where each costs a
+    trigger or an index insert per row. No query looks history up by its user; deleting
+    a user then scans the history table to clear the column.
+    """
+
+    def __init__(self, *, plain_user_column: bool = False, **kwargs: Any) -> None:
+        self.plain_user_column = plain_user_column
+        if plain_user_column:
+            kwargs["user_db_constraint"] = False
         super().__init__(bases=[AuditedHistory], history_manager=HistoryManagerMadeOnce, **kwargs)
+
+    def _get_history_user_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = super()._get_history_user_fields()
+        if self.plain_user_column:
+            fields["history_user"].db_index = False
+        return fields
 
 
 def history_stamp(*, reason: str | None = None) -> dict[str, Any]:

@@ -56,9 +56,11 @@ class Connection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
-    # History is read per connection (by id); other indexes would only slow writes.
+    # History is read per connection (by id); other indexes and the user's foreign key
+    # would only slow writes (a bulk import writes a history row per connection).
     history = AuditedHistoricalRecords(
-        no_db_index=["organisation", "customer", "connected_customer"]
+        no_db_index=["organisation", "customer", "connected_customer"],
+        plain_user_column=True,
     )
 
     class Meta:

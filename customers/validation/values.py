@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import phonenumbers
 import pycountry
@@ -250,8 +250,31 @@ def clean_identifier(
     return text
 
 
+# A referenceId as nearly all are: printable ASCII without spaces or '/', short enough.
+# Such a value passes `clean_identifier` unchanged (nothing to strip or fold).
+_plain_reference = re.compile(rf"[!-.0-~]{{1,{REFERENCE_MAX}}}").fullmatch
+
+
+def is_plain_reference(value: Any) -> TypeGuard[str]:
+    """Whether `value` is a valid referenceId as it is, found with one regex test (the
+    import checks ~4 a row; the full rule costs 3x as much)."""
+    return (
+        type(value) is str
+        and _plain_reference(value) is not None
+        and value not in RESERVED_REFERENCE_IDS
+        and value not in DOT_SEGMENTS
+    )
+
+
 def clean_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
     """The one referenceId rule of the API, the admin, connections and the import."""
+    if is_plain_reference(value):
+        return value
+    return checked_reference(errors, path, value)
+
+
+def checked_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
+    """`clean_reference` without the shortcut for plain values."""
     reference = clean_identifier(errors, path, value, max_length=REFERENCE_MAX, allow_int=True)
     if reference is None:
         return None
@@ -275,7 +298,9 @@ def clean_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
 
 def reference_or_none(value: Any) -> str | None:
     """The referenceId `value` stands for under `clean_reference`, or None when invalid."""
-    return clean_reference(FieldErrors(), "referenceId", value)
+    if is_plain_reference(value):
+        return value
+    return checked_reference(FieldErrors(), "referenceId", value)
 
 
 def clean_country(errors: FieldErrors, path: str, value: Any) -> str | None:
