@@ -693,12 +693,7 @@ class Importer:
             )
             if holder_id not in created
         }
-        ids = sorted(named)
-        found: set[int] = set()
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = ids[start : start + LOOKUP_CHUNK]
-            found.update(Customer.objects.filter(pk__in=chunk).values_list("pk", flat=True))
-        gone = set(ids) - found
+        gone = named.keys() - self._stamps(list(named))
         self.gone |= gone
         return sorted({named[pk] for pk in gone})
 

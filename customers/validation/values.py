@@ -298,9 +298,7 @@ def checked_reference(errors: FieldErrors, path: str, value: Any) -> str | None:
 
 def reference_or_none(value: Any) -> str | None:
     """The referenceId `value` stands for under `clean_reference`, or None when invalid."""
-    if is_plain_reference(value):
-        return value
-    return checked_reference(FieldErrors(), "referenceId", value)
+    return clean_reference(FieldErrors(), "referenceId", value)
 
 
 def clean_country(errors: FieldErrors, path: str, value: Any) -> str | None:
