@@ -12,6 +12,12 @@ def _media_root(settings, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def batches(settings):  # type: ignore[no-untyped-def]
+    """Batches of 2 rows: a few rows span several batches."""
+    settings.KYC_UPLOAD_BATCH_ROWS = 2
+
+
+@pytest.fixture
 def queued(settings):  # type: ignore[no-untyped-def]
     """Tasks go to django-tasks-db's table and wait there for a worker."""
     settings.TASKS = DB_TASKS

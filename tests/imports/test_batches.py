@@ -27,15 +27,9 @@ from tests.webhooks.factories import EndpointFactory
 from webhooks.models import Delivery, EventType
 
 URL = "/api/v1/customers/bulk-upload"
-BATCH = 2
 NOT_LINKED_YET = (
     "connects: Not imported: the job stopped before the connections of this row were written"
 )
-
-
-@pytest.fixture
-def batches(settings):  # type: ignore[no-untyped-def]
-    settings.KYC_UPLOAD_BATCH_ROWS = BATCH
 
 
 def upload(api: Any, rows: list[list[Any]]) -> dict[str, Any]:

@@ -47,14 +47,7 @@ def outcome(upload: BulkUpload) -> tuple[Any, ...]:
     return upload.status, upload.message, errors
 
 
-@pytest.fixture
-def small_batches(settings):  # type: ignore[no-untyped-def]
-    settings.KYC_UPLOAD_BATCH_ROWS = 2
-
-
-def test_a_stored_customer_named_by_a_waiting_connection_is_deleted(
-    org, small_batches, monkeypatch
-):
+def test_a_stored_customer_named_by_a_waiting_connection_is_deleted(org, batches, monkeypatch):
     PersonFactory(organisation=org, reference_id="X-1", name="Stored Person")
     # C-1's connections wait for P-5 (last batch); X-1 is not in the file.
     rows = [
@@ -76,7 +69,7 @@ def test_a_stored_customer_named_by_a_waiting_connection_is_deleted(
 
 
 def test_a_customer_of_an_earlier_batch_named_by_a_waiting_connection_is_deleted(
-    org, small_batches, monkeypatch
+    org, batches, monkeypatch
 ):
     # C-1 names P-1 (its own batch) and P-5 (the last): its connections wait for P-5.
     rows = [
