@@ -16,6 +16,8 @@ from relations.models import Role
 from tests.factories import PersonFactory
 from tests.imports.sheets import upload_file, xlsx
 from tests.imports.test_batches import links, people
+from tests.webhooks.factories import EndpointFactory
+from webhooks.models import Delivery, EventType
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,8 +49,12 @@ def outcome(upload: BulkUpload) -> tuple[Any, ...]:
     return upload.status, upload.message, errors
 
 
-def test_a_stored_customer_named_by_a_waiting_connection_is_deleted(org, batches, monkeypatch):
+def test_a_stored_customer_named_by_a_waiting_connection_is_deleted(
+    org, batches, queued, monkeypatch
+):
     PersonFactory(organisation=org, reference_id="X-1", name="Stored Person")
+    # Deliveries wait in the task table (`queued`): what the outbox wrote is what counts.
+    EndpointFactory(organisation=org, events=["connection.created"], include_import_events=True)
     # C-1's connections wait for P-5 (last batch); X-1 is not in the file.
     rows = [
         [
@@ -66,6 +72,9 @@ def test_a_stored_customer_named_by_a_waiting_connection_is_deleted(org, batches
     assert (upload.created_count, upload.skipped_count) == (7, 0)
     # Nothing half-linked: C-1 has neither connection; C-2 has its own.
     assert links(org) == {("C-2", "P-5", Role.DIRECTOR)}
+    # The events of the failed commit went with its rollback: one connection announced.
+    announced = Delivery.objects.filter(event_type=EventType.CONNECTION_CREATED)
+    assert [d.payload["data"]["customerReferenceId"] for d in announced] == ["C-2"]
 
 
 def test_a_customer_of_an_earlier_batch_named_by_a_waiting_connection_is_deleted(
