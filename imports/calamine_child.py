@@ -2,7 +2,8 @@
 and stream its rows to stdout. Runs under a memory limit set by the parent, so a
 hostile file that makes calamine abort or balloon kills only this process.
 
-Output (stdout, a sequence of `marshal` frames: plain lists, fast to load):
+Output (stdout, a sequence of frames: 8 bytes of length, little-endian, then that many
+bytes of `marshal.dumps` of plain lists, fast to load):
 
 1. the header row (Excel row 1);
 2. the index of the data rows, what the importer needs to know of every row before
@@ -12,6 +13,8 @@ Output (stdout, a sequence of `marshal` frames: plain lists, fast to load):
 3. the data rows in batches of `batch_rows` rows (lists of rows);
 4. `None`: the end.
 
+The length lets the parent read a frame in one call and load it from bytes: loading
+from the pipe itself reads each value with a call of its own (measured: 6x slower).
 The parent reads the frames as it goes: a pipe, so at most one batch (and what the
 pipe buffers) is on its way at a time. Cells are str, int, float, bool or null
 (empty); dates are ISO strings; floats that are whole numbers become int (calamine
@@ -19,6 +22,7 @@ reads every number as a float: `accountTypeId` 1 arrives as 1.0).
 """
 
 import datetime
+import gc
 import marshal
 import resource
 import sys
@@ -28,18 +32,22 @@ KEY_COLUMNS = ("referenceId", "accountTypeId")
 
 
 def cell(value: object) -> object:
-    if value == "" or value is None:
-        return None
-    if isinstance(value, bool | str | int):
+    kind = value.__class__  # the exact class first: most cells are text or numbers
+    if kind is str:
+        return value or None
+    if kind is float:
+        number: float = value  # type: ignore[assignment]
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if value is None or kind is bool or kind is int:
         return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, datetime.datetime):
         if value.time() == datetime.time(0):
             return value.date().isoformat()
         return value.isoformat()
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
+    if isinstance(value, str):
+        return value or None
     return str(value)
 
 
@@ -60,19 +68,27 @@ def key_positions(header: list[Any]) -> list[int | None]:
 
 
 def index_of(sheet: Any, positions: list[int | None]) -> tuple[list[Any], list[Any], bytes]:
-    """The cells at `positions` of every data row, and which rows are blank."""
+    """The cells at `positions` of every data row, and which rows are blank: from the
+    raw rows, converting only those cells (as rows_of would)."""
     references: list[Any] = []
     types: list[Any] = []
     blank = bytearray()
-    ref_at, type_at = positions
-    rows = rows_of(sheet)
+    pad = sheet.start[1] if sheet.start else 0
+    ref_at, type_at = (None if at is None else at - pad for at in positions)
+    rows = sheet.iter_rows()
     next(rows, None)
-    for row in rows:
-        width = len(row)
-        references.append(row[ref_at] if ref_at is not None and ref_at < width else None)
-        types.append(row[type_at] if type_at is not None and type_at < width else None)
-        blank.append(0 if row else 1)
+    for raw in rows:
+        width = len(raw)
+        references.append(cell(raw[ref_at]) if ref_at is not None and ref_at < width else None)
+        types.append(cell(raw[type_at]) if type_at is not None and type_at < width else None)
+        blank.append(1 if raw.count("") + raw.count(None) == width else 0)
     return references, types, bytes(blank)
+
+
+def send(value: Any, out: Any) -> None:
+    data = marshal.dumps(value)
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(data)
 
 
 def main() -> int:
@@ -80,6 +96,9 @@ def main() -> int:
     # Limits first, before calamine allocates anything.
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+    # Plain lists of scalars make no cycles: the collector would only rescan the rows
+    # of the batch being built (measured: a third of the time of converting them).
+    gc.disable()
 
     from python_calamine import CalamineError, CalamineWorkbook
 
@@ -96,17 +115,17 @@ def main() -> int:
     out = sys.stdout.buffer
     rows = rows_of(sheet)
     header: list[Any] = next(rows, [])
-    marshal.dump(header, out)
-    marshal.dump(index_of(sheet, key_positions(header)), out)
+    send(header, out)
+    send(index_of(sheet, key_positions(header)), out)
     batch: list[list[Any]] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= batch_rows:
-            marshal.dump(batch, out)
+            send(batch, out)
             batch = []
     if batch:
-        marshal.dump(batch, out)
-    marshal.dump(None, out)
+        send(batch, out)
+    send(None, out)
     out.flush()
     return 0
 

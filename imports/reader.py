@@ -100,13 +100,20 @@ class Reading:
         return UploadRejected(f"The sheet cannot be read: {reason} (exit status {code})")
 
     def _frame(self) -> Any:
+        """The next frame: its length (8 bytes), then its marshal data (calamine_child)."""
         try:
-            # Written by our own child with marshal.dump of plain lists and scalars.
-            return marshal.load(self.out)  # noqa: S302
+            head = self.out.read(8)
+            if len(head) == 8:
+                size = int.from_bytes(head, "little")
+                data = self.out.read(size)
+                if len(data) == size:
+                    # Written by our own child: marshal.dumps of plain lists and scalars.
+                    return marshal.loads(data)  # noqa: S302
         except (EOFError, ValueError, TypeError, OSError):
-            failure = self._failure()
-            self._close()
-            raise failure from None
+            pass
+        failure = self._failure()
+        self._close()
+        raise failure
 
     def header(self) -> list[Any]:
         header: list[Any] = self._frame()
