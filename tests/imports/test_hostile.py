@@ -154,6 +154,30 @@ def test_far_column_only(api, settings):
     )
 
 
+def test_far_reference_in_text_is_not_a_cell_and_a_far_cell_after_it_is_found(tmp_path):
+    """The scan looks closely only where a far `r` value shows (anywhere): text that
+    spells one passes, and a far cell in the same part of the sheet is still found."""
+    xml = sheet_xml(xlsx(VALID)).decode()
+    xml = re.sub(r'<dimension ref="[^"]*" ?/>', "", xml)
+    text = '<c r="A3" t="inlineStr"><is><t>see r="XFD1048576"</t></is></c>'
+    passes = xml.replace("</sheetData>", f'<row r="3">{text}</row></sheetData>')
+    path = tmp_path / "text.xlsx"
+    path.write_bytes(rewrite_part(xlsx(VALID), "xl/worksheets/sheet1.xml", passes.encode()))
+    scan_sheet(path)
+    assert read_rows(path)[2] == ['see r="XFD1048576"']
+
+    far = passes.replace(
+        "</sheetData>",
+        '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+    )
+    path.write_bytes(rewrite_part(xlsx(VALID), "xl/worksheets/sheet1.xml", far.encode()))
+    with pytest.raises(UploadRejected) as refused_scan:
+        scan_sheet(path)
+    assert refused_scan.value.message == (
+        "The sheet reaches row 1048576; at most 1000000 data rows are allowed"
+    )
+
+
 def test_calamine_crash_on_a_far_reference_is_contained(tmp_path):
     """Without the guards, calamine aborts the process: the child dies, not us."""
     path = tmp_path / "far.xlsx"
