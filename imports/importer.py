@@ -35,6 +35,7 @@ from customers.validation.customer import ACCOUNT_TYPES
 from imports.columns import column_of, flat_columns, fold
 from imports.fingerprint import context_digest, row_digest, row_source
 from imports.models import RowOutcome
+from imports.read_ahead import ReadAhead
 from imports.sql import int_array, text_array
 from kycregistry.numbers import ascii_int
 from organisations.models import Organisation
@@ -359,6 +360,18 @@ class FileIndex:
     def declared(self, reference: str) -> int:
         return self.types[self.first_row[reference] - 2]
 
+    def first_references(self, start: int, stop: int) -> list[str]:
+        """The referenceIds data rows `start` to `stop` - 1 have first, sorted: those
+        whose stored customers a batch of these rows reads (`Importer.plan`)."""
+        references, first_row = self.references, self.first_row
+        return sorted(
+            {
+                reference
+                for at in range(start, min(stop, len(references)))
+                if (reference := references[at]) is not None and first_row[reference] == at + 2
+            }
+        )
+
 
 class _Holders(Mapping[str, tuple[int, int]]):
     """What `connection_errors` resolves a referenceId to when its row is validated: the
@@ -423,6 +436,8 @@ class Importer:
         self.waiting: dict[int, dict[int, Owner]] = {}
         # Customers deleted under the import (found when a connection to one failed).
         self.gone: set[int] = set()
+        # What may have read a batch's stored customers before its plan asks.
+        self.ahead: ReadAhead | None = None
 
     # -- reading the rows ------------------------------------------------------------
 
@@ -619,11 +634,18 @@ class Importer:
 
     # -- a batch: its customers, and the connections due in it ------------------------
 
+    def stored(self, refs: list[str]) -> dict[str, dict[str, Any]]:
+        """What a plan reads first of the stored customers among `refs`."""
+        return self._read(refs, KEY_COLUMNS)
+
     def plan(self, rows: list[Row]) -> Plan:
         plan = Plan(rows=rows, ignored_columns=self.ignored, context=self.context)
         live = [row for row in rows if row.outcome != RowOutcome.BLANK]
         mine = _mark_references(live, self.index)
-        existing = self._read(sorted(mine), KEY_COLUMNS)
+        refs = sorted(mine)
+        existing = self.ahead.take(rows[0].number - 2, refs) if self.ahead else None
+        if existing is None:
+            existing = self.stored(refs)
         wanted = self._prove_or_parse(live, existing, plan.context)
         self._complete(
             existing,

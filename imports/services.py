@@ -32,6 +32,7 @@ from imports.importer import (
     due_row,
 )
 from imports.models import BulkUpload, RowOutcome, UploadPhase, UploadStatus, imported_so_far
+from imports.read_ahead import ReadAhead
 from imports.reader import batch_rows, start_reading, start_scanning
 from imports.report import build_report
 from imports.writer import ConcurrentChange, LinkWriter, PlanWriter
@@ -251,6 +252,21 @@ def _writer(enabled: bool) -> Iterator[Callable[[Callable[[], None]], None] | No
         raise failed[0]
 
 
+@contextmanager
+def _reading_ahead(importer: Importer, enabled: bool) -> Iterator[ReadAhead | None]:
+    """A thread that reads the next batch's stored customers (imports.read_ahead),
+    when `enabled` (with the writer thread: the plans are made outside a transaction)."""
+    if not enabled:
+        yield None
+        return
+    importer.ahead = ahead = ReadAhead(importer.stored)
+    try:
+        yield ahead
+    finally:
+        importer.ahead = None
+        ahead.close()
+
+
 @dataclass
 class _Batch:
     """A planned batch and its writers, prepared."""
@@ -313,9 +329,11 @@ class _Run:
 
     def write(self, batches: Iterator[list[list[Any]]]) -> None:
         offset = 0
-        with _writer(overlap()) as write:
+        with _writer(overlap()) as write, _reading_ahead(self.importer, write is not None) as ahead:
             for values in batches:
                 end = offset + len(values)
+                if ahead is not None and end >= self.resumed:  # read while this one is planned
+                    ahead.request(end, self.importer.index.first_references(end, end + len(values)))
                 if offset < self.resumed:  # committed by an earlier attempt: not again
                     done = min(end, self.resumed) - offset
                     rows = self.importer.rows(values[:done], offset)
