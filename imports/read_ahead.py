@@ -7,9 +7,10 @@ referenceIds each batch has before its rows arrive, so a thread with a connectio
 its own reads the next batch's meanwhile. A plan takes a read made for exactly its
 rows' referenceIds, and reads itself otherwise.
 
-The read is made one batch earlier than the plan would make it, which changes
-nothing: a batch writes only its own rows' customers and those of earlier rows, and
-what others change under the import is found when the batch is written, as before.
+The read is made one batch earlier than the plan would make it. The batches before
+write only their own rows' customers and those of earlier rows, so none of them changes
+what it found; what others change under the import meanwhile is found when the batch
+is written, as it is after a read made by the plan itself.
 """
 
 from collections.abc import Callable
