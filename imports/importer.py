@@ -638,6 +638,12 @@ class Importer:
         """What a plan reads first of the stored customers among `refs`."""
         return self._read(refs, KEY_COLUMNS)
 
+    def read_ahead(self, start: int, stop: int) -> None:
+        """Have `ahead`, if any, read what the plan of data rows `start` to `stop` - 1
+        will read first."""
+        if self.ahead is not None:
+            self.ahead.request(start, self.index.first_references(start, stop))
+
     def plan(self, rows: list[Row]) -> Plan:
         plan = Plan(rows=rows, ignored_columns=self.ignored, context=self.context)
         live = [row for row in rows if row.outcome != RowOutcome.BLANK]

@@ -253,15 +253,16 @@ def _writer(enabled: bool) -> Iterator[Callable[[Callable[[], None]], None] | No
 
 
 @contextmanager
-def _reading_ahead(importer: Importer, enabled: bool) -> Iterator[ReadAhead | None]:
-    """A thread that reads the next batch's stored customers (imports.read_ahead),
-    when `enabled` (with the writer thread: the plans are made outside a transaction)."""
+def _reading_ahead(importer: Importer, enabled: bool) -> Iterator[None]:
+    """A thread that reads the next batch's stored customers for `importer`
+    (imports.read_ahead), when `enabled` (with the writer thread: the plans are made
+    outside a transaction)."""
     if not enabled:
-        yield None
+        yield
         return
     importer.ahead = ahead = ReadAhead(importer.stored)
     try:
-        yield ahead
+        yield
     finally:
         importer.ahead = None
         ahead.close()
@@ -329,11 +330,11 @@ class _Run:
 
     def write(self, batches: Iterator[list[list[Any]]]) -> None:
         offset = 0
-        with _writer(overlap()) as write, _reading_ahead(self.importer, write is not None) as ahead:
+        with _writer(overlap()) as write, _reading_ahead(self.importer, write is not None):
             for values in batches:
                 end = offset + len(values)
-                if ahead is not None and end >= self.resumed:  # read while this one is planned
-                    ahead.request(end, self.importer.index.first_references(end, end + len(values)))
+                if end >= self.resumed:  # the next batch's reads, while this one is planned
+                    self.importer.read_ahead(end, end + len(values))
                 if offset < self.resumed:  # committed by an earlier attempt: not again
                     done = min(end, self.resumed) - offset
                     rows = self.importer.rows(values[:done], offset)
