@@ -35,6 +35,7 @@ from imports.models import BulkUpload, RowOutcome, UploadPhase, UploadStatus, im
 from imports.read_ahead import ReadAhead
 from imports.reader import batch_rows, start_reading, start_scanning
 from imports.report import build_report
+from imports.statistics import Statistics
 from imports.writer import ConcurrentChange, LinkWriter, PlanWriter
 from kycregistry import events, jobs
 from organisations.audit import Channel, audit_context
@@ -315,6 +316,7 @@ class _Run:
         # planned meanwhile must not draw them too (the database does not show them).
         self.drawn: dict[int, frozenset[str]] = {}
         self.reason = f"Bulk upload #{upload.pk}"
+        self.statistics = Statistics(upload.organisation_id)
 
     def _save(self, outcomes: str, errors: list[dict[str, Any]], **fields: Any) -> None:
         """The job's checkpoint, outcomes, errors and counts, in the batch's transaction."""
@@ -416,6 +418,7 @@ class _Run:
             self.importer.linked(plan.links)
             self.outcomes, self.errors = outcomes, errors
             self._committed(UploadPhase.CUSTOMERS)
+            self.statistics.grown(len(plan.create))
             return
         assert changed is not None
         raise ImportFailed(CONCURRENT_CHANGE.format(refs=changed.refs))
